@@ -1,0 +1,140 @@
+/*
+ * NAME
+ *	real - resolve the real libc functions behind the hooks
+ * DESCRIPTION
+ *	Each function is looked up once with dlsym(RTLD_NEXT). dladdr()
+ *	tells which object the address lives in; an address inside this
+ *	library is our own hook, found because the library is loaded twice
+ *	or preloaded in an odd order, and is refused. Refused or missing
+ *	functions get a stub that fails with ENOSYS: a hook must never call
+ *	itself, and never fall through to an unknown function.
+ * RETURNS
+ *	onionshim_real_init: 0, or -ENOSYS naming what is missing.
+ * NEVER
+ *	allocates; calls no hooked function.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "onionshim/real.h"
+
+struct onionshim_real_fns onionshim_real;
+
+static int stub_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	(void)fd, (void)sa, (void)len;
+	errno = ENOSYS;
+	return -1;
+}
+
+static int stub_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	(void)fd, (void)sa, (void)len;
+	errno = ENOSYS;
+	return -1;
+}
+
+static int stub_getaddrinfo(const char *n, const char *s, const struct addrinfo *h,
+			    struct addrinfo **r)
+{
+	(void)n, (void)s, (void)h, (void)r;
+	return EAI_SYSTEM;
+}
+
+static struct hostent *stub_gethostbyname(const char *n)
+{
+	(void)n;
+	h_errno = NO_RECOVERY;
+	return NULL;
+}
+
+static struct hostent *stub_gethostbyname2(const char *n, int af)
+{
+	(void)n, (void)af;
+	h_errno = NO_RECOVERY;
+	return NULL;
+}
+
+static int stub_gethostbyname_r(const char *n, struct hostent *h, char *b, size_t bl,
+				struct hostent **r, int *e)
+{
+	(void)n, (void)h, (void)b, (void)bl;
+	*r = NULL;
+	*e = NO_RECOVERY;
+	return ENOSYS;
+}
+
+static int stub_gethostbyname2_r(const char *n, int af, struct hostent *h, char *b,
+				 size_t bl, struct hostent **r, int *e)
+{
+	(void)af;
+	return stub_gethostbyname_r(n, h, b, bl, r, e);
+}
+
+static int real_status;
+static char real_missing[256];
+
+/* resolve - dlsym NAME, refusing an address inside this very library. */
+static void *
+resolve(const char *name)
+{
+	Dl_info self, found;
+	void *p;
+
+	p = dlsym(RTLD_NEXT, name);
+	if (p == NULL)
+		return NULL;
+	if (dladdr((void *)resolve, &self) && dladdr(p, &found) &&
+	    self.dli_fbase == found.dli_fbase)
+		return NULL;
+	return p;
+}
+
+#define RESOLVE(field, stub) do {					\
+	void *p_ = resolve(#field);					\
+	if (p_ == NULL) {						\
+		size_t l_ = strlen(real_missing);			\
+		snprintf(real_missing + l_, sizeof(real_missing) - l_,	\
+			 "%s%s", l_ ? " " : "", #field);		\
+		onionshim_real.field = stub;				\
+	} else {							\
+		*(void **)&onionshim_real.field = p_;			\
+	}								\
+} while (0)
+
+static void
+real_init_once(void)
+{
+	RESOLVE(connect, stub_connect);
+	RESOLVE(getpeername, stub_getpeername);
+	RESOLVE(getaddrinfo, stub_getaddrinfo);
+	RESOLVE(gethostbyname, stub_gethostbyname);
+	RESOLVE(gethostbyname2, stub_gethostbyname2);
+	RESOLVE(gethostbyname_r, stub_gethostbyname_r);
+	RESOLVE(gethostbyname2_r, stub_gethostbyname2_r);
+	real_status = real_missing[0] ? -ENOSYS : 0;
+}
+
+int
+onionshim_real_init(char *why, size_t whylen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int saved = errno;
+
+	pthread_once(&once, real_init_once);
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", real_missing);
+	errno = saved;
+	return real_status;
+}
+
+int
+onionshim_real_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (onionshim_real.connect == NULL)
+		onionshim_real_init(NULL, 0);
+	return onionshim_real.connect(fd, sa, len);
+}
