@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "onionshim/hooks.h"
+#include "onionshim/log.h"
 #include "onionshim/real.h"
 
 /*
@@ -233,4 +234,34 @@ gethostbyname(const char *name)
 	if (name == NULL || onionshim_name_is_numeric(name))
 		return onionshim_real.gethostbyname(name);
 	return lookup_static(name, AF_INET);
+}
+
+/*
+ * getaddrinfo_a - libc resolves these requests with its internal
+ * getaddrinfo, which no hook sees. So a batch that holds a name the library
+ * must divert (or any name under route = all) is refused as a whole with
+ * EAI_AGAIN, before anything is queued; a batch of names libc may resolve
+ * goes through.
+ */
+ONIONSHIM_EXPORT int
+getaddrinfo_a(int mode, struct gaicb *list[], int nitems, struct sigevent *sevp)
+{
+	struct onionshim_ctx *ctx = onionshim_ready();
+	struct onionshim_target t;
+	const char *name;
+	int i;
+
+	for (i = 0; list != NULL && i < nitems; i++) {
+		if (list[i] == NULL || (name = list[i]->ar_name) == NULL ||
+		    onionshim_name_is_numeric(name))
+			continue;
+		if (!ctx->ok || ctx->cfg.route == ONIONSHIM_ROUTE_ALL ||
+		    onionshim_shim_resolve(ctx, name, &t) < 0 || t.kind != ONIONSHIM_NAME_OTHER) {
+			onionshim_log(ONIONSHIM_LOG_WARNING, "getaddrinfo_a() for %s refused: "
+				      "asynchronous lookups bypass the library; use getaddrinfo()",
+				      name);
+			return EAI_AGAIN;
+		}
+	}
+	return onionshim_real.getaddrinfo_a(mode, list, nitems, sevp);
 }

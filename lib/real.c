@@ -74,6 +74,29 @@ static int stub_gethostbyname2_r(const char *n, int af, struct hostent *h, char 
 	return stub_gethostbyname_r(n, h, b, bl, r, e);
 }
 
+static int stub_int(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+static struct hostent *stub_hostent(void)
+{
+	h_errno = NO_RECOVERY;
+	return NULL;
+}
+
+static int stub_eai(void)
+{
+	errno = ENOSYS;
+	return EAI_SYSTEM;
+}
+
+static int stub_r(void)
+{
+	return ENOSYS;
+}
+
 static int real_status;
 static char real_missing[256];
 
@@ -92,6 +115,14 @@ resolve(const char *name)
 		return NULL;
 	return p;
 }
+
+/*
+ * A stub of another signature is called through the pointer: every caller
+ * in this library passes the real arguments and reads only the return
+ * value and errno, which the x86-64 and aarch64 calling conventions keep
+ * safe; the stubs never read their arguments.
+ */
+#define RESOLVE_ANY(field, stub) RESOLVE(field, (__typeof__(onionshim_real.field))(void (*)(void))(stub))
 
 #define RESOLVE(field, stub) do {					\
 	void *p_ = resolve(#field);					\
@@ -115,6 +146,24 @@ real_init_once(void)
 	RESOLVE(gethostbyname2, stub_gethostbyname2);
 	RESOLVE(gethostbyname_r, stub_gethostbyname_r);
 	RESOLVE(gethostbyname2_r, stub_gethostbyname2_r);
+	RESOLVE_ANY(gethostbyaddr, stub_hostent);
+	RESOLVE_ANY(gethostbyaddr_r, stub_r);
+	RESOLVE_ANY(getnameinfo, stub_eai);
+	RESOLVE_ANY(getaddrinfo_a, stub_eai);
+	RESOLVE_ANY(res_nquery, stub_int);
+	RESOLVE_ANY(res_nsearch, stub_int);
+	RESOLVE_ANY(res_nquerydomain, stub_int);
+	RESOLVE_ANY(res_nsend, stub_int);
+	RESOLVE_ANY(res_query, stub_int);
+	RESOLVE_ANY(res_search, stub_int);
+	RESOLVE_ANY(res_querydomain, stub_int);
+	RESOLVE_ANY(res_send, stub_int);
+	RESOLVE_ANY(sendto, stub_int);
+	RESOLVE_ANY(sendmsg, stub_int);
+	RESOLVE_ANY(sendmmsg, stub_int);
+	RESOLVE_ANY(listen, stub_int);
+	RESOLVE_ANY(accept, stub_int);
+	RESOLVE_ANY(accept4, stub_int);
 	real_status = real_missing[0] ? -ENOSYS : 0;
 }
 

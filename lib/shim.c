@@ -583,3 +583,86 @@ onionshim_name_is_numeric(const char *name)
 			return 0;
 	return p != name;
 }
+
+/* passes_tor - whether a TCP connection to SA must go through Tor. */
+static int
+must_proxy(const struct onionshim_ctx *ctx, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_in tmp;
+	uint32_t slot;
+
+	if (onionshim_fake_slot(&ctx->cfg, sa, len, &slot) != -ENOENT)
+		return 1;
+	if (ctx->cfg.route == ONIONSHIM_ROUTE_ONION || onionshim_shim_is_socks(ctx, sa, len))
+		return 0;
+	return !(ctx->cfg.allow_localhost && is_loopback(unmap4(sa, &tmp)));
+}
+
+int
+onionshim_shim_send_plan(struct onionshim_ctx *ctx, int fd, int flags,
+			 const struct sockaddr *to, socklen_t tolen)
+{
+	char text[80];
+	int type = 0;
+	socklen_t l = sizeof(type);
+	uint32_t slot;
+
+	if (to == NULL || tolen < sizeof(struct sockaddr_in) ||
+	    (to->sa_family != AF_INET && to->sa_family != AF_INET6) ||
+	    (to->sa_family == AF_INET6 && tolen < sizeof(struct sockaddr_in6)))
+		return 0;
+	onionshim_sockaddr_text(to, text, sizeof(text));
+	if (!ctx->ok) {
+		onionshim_log(ONIONSHIM_LOG_WARNING, "send to %s refused: %s", text,
+			      ctx->why.buf);
+		return EPERM;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		return 0;	/* not a socket: the kernel will say so */
+	if (type == SOCK_STREAM) {
+		if (!(flags & MSG_FASTOPEN) || !must_proxy(ctx, to, tolen))
+			return 0;
+		onionshim_log(ONIONSHIM_LOG_INFO, "TCP Fast Open to %s refused: it goes "
+			      "through Tor; the program falls back to connect()", text);
+		return EOPNOTSUPP;
+	}
+	if (ctx->cfg.route == ONIONSHIM_ROUTE_ONION &&
+	    onionshim_fake_slot(&ctx->cfg, to, tolen, &slot) == -ENOENT)
+		return 0;
+	onionshim_log(ONIONSHIM_LOG_NOTICE, "datagram to %s refused: %s", text,
+		      ctx->cfg.route == ONIONSHIM_ROUTE_ALL ? "route = all lets no UDP out" :
+		      "a fake address is reached over TCP only");
+	return EPERM;
+}
+
+int
+onionshim_shim_inbound_plan(struct onionshim_ctx *ctx, int fd, const char *what)
+{
+	int dom = 0;
+	socklen_t l = sizeof(dom);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
+		return 0;	/* not a socket: the kernel will say so */
+	if (dom != AF_INET && dom != AF_INET6)
+		return 0;
+	if (ctx->ok && ctx->cfg.allow_inbound)
+		return 0;
+	onionshim_log(ONIONSHIM_LOG_WARNING, "%s on an inet socket refused: %s", what,
+		      ctx->ok ? "allow_inbound = no" : ctx->why.buf);
+	return EPERM;
+}
+
+int
+onionshim_shim_reverse(struct onionshim_ctx *ctx, const struct sockaddr *sa, socklen_t len,
+		       struct onionshim_name *out)
+{
+	struct onionshim_target t;
+	uint32_t slot;
+
+	if (!ctx->ok || onionshim_fake_slot(&ctx->cfg, sa, len, &slot) != 0)
+		return 0;
+	if (onionshim_shim_target_of(ctx, slot, &t) < 0)
+		return -ENOENT;
+	snprintf(out->buf, sizeof(out->buf), "%s", t.onion.buf);
+	return 1;
+}

@@ -13,6 +13,7 @@
 #define ONIONSHIM_REAL_H
 
 #include <netdb.h>
+#include <resolv.h>
 #include <sys/socket.h>
 
 struct onionshim_real_fns {
@@ -26,6 +27,27 @@ struct onionshim_real_fns {
 			       struct hostent **, int *);
 	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t,
 				struct hostent **, int *);
+	struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+	int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t,
+			       struct hostent **, int *);
+	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *,
+			   socklen_t, int);
+	int (*getaddrinfo_a)(int, struct gaicb **, int, struct sigevent *);
+	int (*res_nquery)(res_state, const char *, int, int, unsigned char *, int);
+	int (*res_nsearch)(res_state, const char *, int, int, unsigned char *, int);
+	int (*res_nquerydomain)(res_state, const char *, const char *, int, int,
+				unsigned char *, int);
+	int (*res_nsend)(res_state, const unsigned char *, int, unsigned char *, int);
+	int (*res_query)(const char *, int, int, unsigned char *, int);
+	int (*res_search)(const char *, int, int, unsigned char *, int);
+	int (*res_querydomain)(const char *, const char *, int, int, unsigned char *, int);
+	int (*res_send)(const unsigned char *, int, unsigned char *, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*listen)(int, int);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 };
 
 extern struct onionshim_real_fns onionshim_real;

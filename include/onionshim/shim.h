@@ -190,3 +190,46 @@ int onionshim_shim_warn_once(struct onionshim_ctx *ctx, uint32_t slot);
  * to libc, which resolves them without any lookup.
  */
 int onionshim_name_is_numeric(const char *name);
+
+/*
+ * onionshim_shim_send_plan - decide for sendto/sendmsg to TO (may be NULL
+ * for a connected socket) with FLAGS: 0 to let it through, or a positive
+ * errno: EPERM for an inet datagram under route = all or to a fake
+ * address, EOPNOTSUPP for TCP Fast Open to a destination that must go
+ * through Tor (the caller falls back to connect()). Logs refusals.
+ */
+int onionshim_shim_send_plan(struct onionshim_ctx *ctx, int fd, int flags,
+			     const struct sockaddr *to, socklen_t tolen);
+
+/*
+ * onionshim_shim_inbound_plan - decide for listen/accept on FD (WHAT names
+ * the call, for the log): 0 to let it through (AF_UNIX always; inet with
+ * allow_inbound), or EPERM. Logs refusals.
+ */
+int onionshim_shim_inbound_plan(struct onionshim_ctx *ctx, int fd, const char *what);
+
+/*
+ * onionshim_shim_dns_answer - res_* for NAME (CLASS, TYPE): when the name is
+ * an onion or mapped, build the answer into OUT (OUTLEN bytes) for query
+ * Q (which carries the caller's id and question; may be NULL for
+ * res_query-style calls) and store its full length in *LEN. Returns 1
+ * (answered), 0 (not diverted: the caller decides by route), or -EAGAIN.
+ */
+int onionshim_shim_dns_answer(struct onionshim_ctx *ctx, const char *name, int qclass,
+			      int qtype, const void *query, uint8_t *out, size_t outlen,
+			      size_t *len);
+
+/*
+ * onionshim_shim_reverse - the name behind fake address SA, into OUT.
+ * Returns 1 (found: the onion), 0 (not a fake address), -ENOENT (a fake
+ * address nobody resolved here).
+ */
+int onionshim_shim_reverse(struct onionshim_ctx *ctx, const struct sockaddr *sa, socklen_t len,
+			   struct onionshim_name *out);
+
+/*
+ * onionshim_proxy_resolve_ptr - route = all: the name of address SA through
+ * Tor (RESOLVE_PTR). Returns 0 with OUT set, or -EAGAIN (logged).
+ */
+int onionshim_proxy_resolve_ptr(struct onionshim_ctx *ctx, const struct sockaddr *sa,
+				struct onionshim_name *out);
