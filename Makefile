@@ -68,7 +68,10 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/libonionshim-core.a
 $(B)/tests/%: tests/integration/%.c $(B)/libonionshim-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libonionshim-core.a \
-	    $(LDFLAGS) $(LDLIBS_LIB)
+	    $(LDFLAGS) $(LDLIBS_LIB) $(LDLIBS_EXTRA)
+
+# the resolver test client parses answers with ns_initparse (libresolv)
+$(B)/tests/resolver: LDLIBS_EXTRA = -lresolv
 
 $(SOCKS5D): tests/socks5d.c $(B)/libonionshim-core.a
 	@mkdir -p $(dir $@)
@@ -87,7 +90,7 @@ check-unit: $(UNIT_BIN)
 	@sh tests/unit/run.sh $(B)
 
 check-integration: $(B)/libonionshim.so $(ITEST_BIN) $(SOCKS5D)
-	@bash tests/integration/run.sh $(B)
+	@bash tests/integration/all.sh $(B)
 
 # The same unit and integration tests, built with ASan and UBSan into
 # build/asan (the library too), so that a memory error fails make check.

@@ -92,15 +92,12 @@ onionshim_shim_load(struct onionshim_ctx *ctx, const char *conf_path, int missin
 
 	pthread_mutex_init(&ctx->lock, NULL);
 	snprintf(ctx->conf_path.buf, sizeof(ctx->conf_path.buf), "%s", conf_path);
+	/*
+	 * A broken file still names its log: log_to and log_level are checked
+	 * one by one as they are set, so what the parser took before the bad
+	 * line is sound, and the postmaster finds the error where they look.
+	 */
 	rc = onionshim_config_load(&ctx->cfg, conf_path, missing_ok, &err);
-	if (rc < 0) {
-		/* log where the broken file (or the environment) says, if it can */
-		struct onionshim_config fallback;
-
-		onionshim_config_defaults(&fallback);
-		ctx->cfg.log_to = fallback.log_to;
-		ctx->cfg.log_level = fallback.log_level;
-	}
 	apply_override(ctx, "log_to", log_to);
 	apply_override(ctx, "log_level", log_level);
 	onionshim_log_open(ctx->cfg.log_to.buf, ctx->cfg.log_level);

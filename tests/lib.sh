@@ -63,6 +63,10 @@ t_summary() {
 	[ "$T_FAIL" = 0 ]
 }
 
+# Debian's own python3: a python3 from a version manager may be a shell
+# shim that runs several processes, each of them under the library.
+[ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
+
 # The preload line: the sanitizer build needs its runtimes first.
 preload_line() {
 	if [ "${ONIONSHIM_SANITIZE:-0}" = 1 ]; then

@@ -29,7 +29,7 @@ run_suite() {
 
 make all tests || { echo "check: build failed"; echo "0 passed, 1 failed"; exit 1; }
 run_suite unit sh tests/unit/run.sh build
-run_suite integration bash tests/integration/run.sh build
+run_suite integration bash tests/integration/all.sh build
 run_suite asan make -s check-asan
 if [ -x tests/e2e/run.sh ]; then
 	run_suite e2e bash tests/e2e/run.sh
