@@ -37,14 +37,24 @@ ITEST_SRC = $(wildcard tests/integration/*.c)
 ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(B)/tests/%)
 SOCKS5D  = $(B)/tests/socks5d
 
-TOOLS = $(B)/onion-connect $(B)/onionshim $(B)/smtp_onion
+TOOLS = $(B)/smtp_onion
 
 .PHONY: all lib tools tests check check-deps check-unit check-integration \
         check-asan check-e2e demo install install-postfix clean
 all: lib tools
 
 lib: $(B)/libonionshim.so
-tools:
+tools: $(TOOLS)
+
+# smtp_onion knows the library by absolute path: Postfix's master gives its
+# daemons no environment. The copy in build/ points into build/ (tests);
+# make install builds one that points into LIBDIR.
+$(B)/smtp_onion: tools/smtp_onion.c Makefile
+	$(CC) $(ALL_CFLAGS) -DONIONSHIM_LIB='"$(CURDIR)/$(B)/libonionshim.so"' -o $@ $< $(LDFLAGS)
+
+$(B)/install/smtp_onion: tools/smtp_onion.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DONIONSHIM_LIB='"$(LIBDIR)/libonionshim.so"' -o $@ $< $(LDFLAGS)
 tests: $(UNIT_BIN) $(ITEST_BIN) $(SOCKS5D)
 
 $(O)/%.o: %.c $(wildcard include/onionshim/*.h) Makefile
