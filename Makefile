@@ -39,6 +39,10 @@ SOCKS5D  = $(B)/tests/socks5d
 
 TOOLS = $(B)/smtp_onion
 
+# The tools, benchmarks and fuzzing add their targets in mk/*.mk, one file
+# each (TOOLS += ..., their own rules), so that each reads on its own.
+include $(sort $(wildcard mk/*.mk))
+
 .PHONY: all lib tools tests check check-deps check-unit check-integration \
         check-asan check-e2e demo install install-postfix clean
 all: lib tools
