@@ -52,11 +52,17 @@ divert(const char *name, int family, int *af, uint8_t addr[16])
 		return 1;
 	}
 	if (family == AF_INET6) {
+		struct in6_addr a6;
+
 		*af = AF_INET6;
-		onionshim_fake_addr6(&ctx->cfg, t.slot, (struct in6_addr *)addr);
+		onionshim_fake_addr6(&ctx->cfg, t.slot, &a6);
+		memcpy(addr, &a6, sizeof(a6));
 	} else {
+		struct in_addr a4;
+
 		*af = AF_INET;
-		onionshim_fake_addr4(&ctx->cfg, t.slot, (struct in_addr *)addr);
+		onionshim_fake_addr4(&ctx->cfg, t.slot, &a4);
+		memcpy(addr, &a4, sizeof(a4));
 	}
 	return 1;
 }

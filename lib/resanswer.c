@@ -28,6 +28,8 @@ onionshim_shim_dns_answer(struct onionshim_ctx *ctx, const char *name, int qclas
 	struct onionshim_target t;
 	struct onionshim_dns_query q;
 	struct onionshim_dns_answer a;
+	struct in_addr a4;
+	struct in6_addr a6;
 	uint8_t buf[1024];
 	int n;
 
@@ -44,11 +46,13 @@ onionshim_shim_dns_answer(struct onionshim_ctx *ctx, const char *name, int qclas
 	switch (q.qtype) {
 	case ONIONSHIM_DNS_A:
 		a.type = ONIONSHIM_DNS_A;
-		onionshim_fake_addr4(&ctx->cfg, t.slot, (struct in_addr *)a.addr);
+		onionshim_fake_addr4(&ctx->cfg, t.slot, &a4);
+		memcpy(a.addr, &a4, sizeof(a4));
 		break;
 	case ONIONSHIM_DNS_AAAA:
 		a.type = ONIONSHIM_DNS_AAAA;
-		onionshim_fake_addr6(&ctx->cfg, t.slot, (struct in6_addr *)a.addr);
+		onionshim_fake_addr6(&ctx->cfg, t.slot, &a6);
+		memcpy(a.addr, &a6, sizeof(a6));
 		break;
 	case ONIONSHIM_DNS_MX:
 		a.type = ONIONSHIM_DNS_MX;
