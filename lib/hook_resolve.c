@@ -112,35 +112,6 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 }
 
 /*
- * fill_hostent - lay out a one-address hostent for NAME in BUF. Returns 0
- * or ERANGE.
- */
-static int
-fill_hostent(const char *name, int af, const uint8_t *addr, struct hostent *ret, char *buf,
-	     size_t buflen)
-{
-	size_t alen = af == AF_INET6 ? 16 : 4, nlen = strlen(name) + 1;
-	uintptr_t p = ((uintptr_t)buf + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
-	size_t pad = p - (uintptr_t)buf;
-	char **list;
-
-	if (buflen < pad + 3 * sizeof(char *) + 16 + nlen)
-		return ERANGE;
-	list = (char **)p;
-	list[0] = (char *)(list + 3);		/* the address */
-	list[1] = NULL;				/* end of h_addr_list */
-	list[2] = NULL;				/* h_aliases: empty */
-	memcpy(list[0], addr, alen);
-	memcpy(list[0] + 16, name, nlen);
-	ret->h_name = list[0] + 16;
-	ret->h_aliases = &list[2];
-	ret->h_addrtype = af;
-	ret->h_length = (int)alen;
-	ret->h_addr_list = &list[0];
-	return 0;
-}
-
-/*
  * lookup_r - the shared body of the _r functions. Returns -1 when libc
  * must answer, otherwise the value the _r function returns.
  */
@@ -171,7 +142,8 @@ lookup_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	if ((rc = fill_hostent(name, af, addr, ret, buf, buflen)) != 0) {
+	if ((rc = onionshim_hostent_fill(name, af, addr, af == AF_INET6 ? 16 : 4, ret, buf,
+					   buflen)) != 0) {
 		*h_errnop = NETDB_INTERNAL;
 		errno = rc;
 		return rc;

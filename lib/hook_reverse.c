@@ -91,41 +91,26 @@ to_sockaddr(const void *addr, socklen_t len, int type, struct sockaddr_storage *
 	return -1;
 }
 
-/* hostent_r - lay out NAME with ADDR in BUF. Returns 0 or ERANGE. */
+/* addr_reverse - reverse() for a gethostbyaddr-style address. */
 static int
-hostent_r(const char *name, const void *addr, socklen_t alen, int type, struct hostent *ret,
-	  char *buf, size_t buflen)
+addr_reverse(const void *addr, socklen_t len, int type, struct onionshim_name *name)
 {
-	uintptr_t p = ((uintptr_t)buf + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
-	size_t pad = p - (uintptr_t)buf, nlen = strlen(name) + 1;
-	char **list = (char **)p;
+	struct sockaddr_storage ss;
+	int sl;
 
-	if (buflen < pad + 3 * sizeof(char *) + 16 + nlen)
-		return ERANGE;
-	list[0] = (char *)(list + 3);
-	list[1] = NULL;
-	list[2] = NULL;
-	memcpy(list[0], addr, alen);
-	memcpy(list[0] + 16, name, nlen);
-	ret->h_name = list[0] + 16;
-	ret->h_aliases = &list[2];
-	ret->h_addrtype = type;
-	ret->h_length = (int)alen;
-	ret->h_addr_list = list;
-	return 0;
+	onionshim_ready();
+	sl = addr ? to_sockaddr(addr, len, type, &ss) : -1;
+	return sl < 0 ? 0 : reverse((struct sockaddr *)&ss, (socklen_t)sl, name);
 }
 
 ONIONSHIM_EXPORT int
 gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
 		size_t buflen, struct hostent **result, int *h_errnop)
 {
-	struct sockaddr_storage ss;
 	struct onionshim_name name;
-	int sl, rc;
+	int rc = addr_reverse(addr, len, type, &name);
 
-	onionshim_ready();
-	sl = addr ? to_sockaddr(addr, len, type, &ss) : -1;
-	if (sl < 0 || (rc = reverse((struct sockaddr *)&ss, (socklen_t)sl, &name)) == 0)
+	if (rc == 0)
 		return onionshim_real.gethostbyaddr_r(addr, len, type, ret, buf, buflen, result,
 						      h_errnop);
 	*result = NULL;
@@ -133,7 +118,7 @@ gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, 
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	if ((rc = hostent_r(name.buf, addr, len, type, ret, buf, buflen)) != 0) {
+	if ((rc = onionshim_hostent_fill(name.buf, type, addr, len, ret, buf, buflen)) != 0) {
 		*h_errnop = NETDB_INTERNAL;
 		errno = rc;
 		return rc;
@@ -150,15 +135,13 @@ gethostbyaddr(const void *addr, socklen_t len, int type)
 		struct hostent he;
 		char buf[512];
 	} st;
-	struct sockaddr_storage ss;
 	struct onionshim_name name;
-	int sl, rc;
+	int rc = addr_reverse(addr, len, type, &name);
 
-	onionshim_ready();
-	sl = addr ? to_sockaddr(addr, len, type, &ss) : -1;
-	if (sl < 0 || (rc = reverse((struct sockaddr *)&ss, (socklen_t)sl, &name)) == 0)
+	if (rc == 0)
 		return onionshim_real.gethostbyaddr(addr, len, type);
-	if (rc < 0 || hostent_r(name.buf, addr, len, type, &st.he, st.buf, sizeof(st.buf))) {
+	if (rc < 0 ||
+	    onionshim_hostent_fill(name.buf, type, addr, len, &st.he, st.buf, sizeof(st.buf))) {
 		h_errno = TRY_AGAIN;
 		return NULL;
 	}

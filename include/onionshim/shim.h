@@ -228,6 +228,15 @@ int onionshim_shim_reverse(struct onionshim_ctx *ctx, const struct sockaddr *sa,
 			   struct onionshim_name *out);
 
 /*
+ * onionshim_hostent_fill - lay out a hostent with one name and one address
+ * (ALEN bytes of family AF) in the caller's BUF, as the _r functions must.
+ * Returns 0 or ERANGE (BUF too small).
+ */
+struct hostent;
+int onionshim_hostent_fill(const char *name, int af, const void *addr, size_t alen,
+			   struct hostent *ret, char *buf, size_t buflen);
+
+/*
  * onionshim_proxy_resolve_ptr - route = all: the name of address SA through
  * Tor (RESOLVE_PTR). Returns 0 with OUT set, or -EAGAIN (logged).
  */
