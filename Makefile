@@ -39,6 +39,8 @@ SOCKS5D  = $(B)/tests/socks5d
 
 TOOLS = $(B)/smtp_onion
 
+.DEFAULT_GOAL := all
+
 # The tools, benchmarks and fuzzing add their targets in mk/*.mk, one file
 # each (TOOLS += ..., their own rules), so that each reads on its own.
 include $(sort $(wildcard mk/*.mk))

@@ -14,6 +14,7 @@ have postconf || need="$need postfix"
 have swaks || need="$need swaks"
 have unshare || need="$need util-linux"
 have ip || need="$need iproute2"
+have mandoc || need="$need mandoc"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "make check needs these packages:$need (run as root, or install them)" >&2
