@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "onionshim/hooks.h"
 #include "onionshim/real.h"
@@ -57,6 +58,7 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	struct onionshim_ctx *ctx;
 	struct sockaddr_storage local, peer;
 	socklen_t cap, locallen = sizeof(local), peerlen;
+	struct stat st;
 	int saved, rc;
 
 	ctx = onionshim_ready();
@@ -67,8 +69,8 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	if (rc < 0 || !ctx->ok || *len > cap || !onionshim_shim_is_socks(ctx, sa, *len))
 		return rc;
 	saved = errno;
-	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 &&
-	    onionshim_shim_sock_peer(ctx, (struct sockaddr *)&local, locallen, &peer,
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 && fstat(fd, &st) == 0 &&
+	    onionshim_shim_sock_peer(ctx, st.st_ino, (struct sockaddr *)&local, locallen, &peer,
 				     &peerlen) == 0) {
 		memcpy(sa, &peer, peerlen < cap ? peerlen : cap);
 		*len = peerlen;

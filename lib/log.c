@@ -4,22 +4,34 @@
  * DESCRIPTION
  *	onionshim_log_open() opens /dev/log (a datagram socket connected
  *	once, so that it keeps working after the host chroots), a file in
- *	append mode, or uses stderr. onionshim_log() formats one line and
+ *	append mode, or uses stderr; it loads the time zone too, for the same
+ *	reason. onionshim_log() formats one line and
  *	writes it with a single call.
  *
  *	syslog lines are "<PRI>Mmm dd hh:mm:ss onionshim[PID]: text" with
  *	facility mail; file lines carry the host name as syslogd would add
  *	it, and Postfix-style "warning: " prefixes.
+ *
+ *	The host may close our descriptor (closefrom, close_range) and reuse
+ *	its number for a connection of its own. So the sink remembers its
+ *	file's identity (device and inode) and checks it before each write;
+ *	a descriptor that is no longer ours is never written, closed or
+ *	dup'ed over: the sink is opened afresh instead (which fails quietly
+ *	in a chroot). Reopening takes a lock only with trylock, so no thread
+ *	ever waits for it, also not in a child after fork.
  * NEVER
- *	calls openlog(), blocks on a full socket, raises SIGPIPE, or
- *	changes errno as seen by the caller.
+ *	calls openlog(), blocks on a full socket, raises SIGPIPE, writes
+ *	to a descriptor it did not open, or changes errno as seen by the
+ *	caller.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -30,10 +42,18 @@
 
 enum { SINK_SYSLOG, SINK_FILE, SINK_STDERR };
 
+/*
+ * The sink. fd, dev and ino change together only under reopen_lock; a
+ * reader that sees a torn triple finds no match and takes the slow path.
+ */
 static int log_fd = -1;
+static dev_t log_dev;
+static ino_t log_ino;
 static int log_sink = SINK_STDERR;
 static enum onionshim_level log_threshold = ONIONSHIM_LOG_NOTICE;
 static char log_host[64] = "localhost";
+static struct onionshim_path log_path;	/* SINK_FILE: for reopening */
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const months[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -56,62 +76,109 @@ level_prefix(enum onionshim_level level)
 }
 
 static int
-open_syslog(void)
+connect_syslog(int fd)
 {
 	struct sockaddr_un sun;
-	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, "/dev/log", sizeof("/dev/log"));
+	return onionshim_real_connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+}
+
+static int
+open_syslog(void)
+{
+	int fd, rc;
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, "/dev/log", sizeof("/dev/log"));
-	if (onionshim_real_connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int e = errno;
-
+	if ((rc = connect_syslog(fd)) < 0) {
 		close(fd);
-		return -e;
+		return rc;
 	}
 	return fd;
+}
+
+static int
+open_sink(int sink, const char *path)
+{
+	int fd;
+
+	if (sink == SINK_SYSLOG)
+		return open_syslog();
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	return fd < 0 ? -errno : fd;
+}
+
+/* set_sink - make FD (ours, just opened) the sink, remembering its identity. */
+static void
+set_sink(int fd)
+{
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		log_dev = st.st_dev;
+		log_ino = st.st_ino;
+	} else {
+		log_dev = 0;
+		log_ino = 0;
+	}
+	__atomic_store_n(&log_fd, fd, __ATOMIC_RELEASE);
+}
+
+/* ours - whether FD is still the file we opened. */
+static int
+ours(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
+}
+
+static void
+set_host(void)
+{
+	struct utsname un;
+	size_t n;
+
+	if (uname(&un) != 0)
+		return;
+	n = strcspn(un.nodename, ".");
+	if (n >= sizeof(log_host))
+		n = sizeof(log_host) - 1;
+	memcpy(log_host, un.nodename, n);
+	log_host[n] = '\0';
 }
 
 int
 onionshim_log_open(const char *to, enum onionshim_level level)
 {
-	struct utsname un;
-	int fd, sink, saved = errno, rc = 0;
+	int fd = -1, sink, saved = errno, rc = 0, old;
 
 	log_threshold = level;
-	if (uname(&un) == 0) {
-		size_t n = strcspn(un.nodename, ".");
-
-		if (n >= sizeof(log_host))
-			n = sizeof(log_host) - 1;
-		memcpy(log_host, un.nodename, n);
-		log_host[n] = '\0';
-	}
+	set_host();
+	/* load the time zone now: after a chroot, localtime_r finds no zone file */
+	tzset();
 	if (strcmp(to, "stderr") == 0) {
-		fd = -1;
 		sink = SINK_STDERR;
-	} else if (strcmp(to, "syslog") == 0) {
-		fd = open_syslog();
-		sink = SINK_SYSLOG;
 	} else {
-		fd = open(to, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-		if (fd < 0)
-			fd = -errno;
-		sink = SINK_FILE;
+		sink = strcmp(to, "syslog") == 0 ? SINK_SYSLOG : SINK_FILE;
+		if (sink == SINK_FILE)
+			snprintf(log_path.buf, sizeof(log_path.buf), "%s", to);
+		fd = open_sink(sink, to);
 	}
 	if (fd < 0 && sink != SINK_STDERR) {
 		rc = fd;
 		fd = -1;
 		sink = SINK_STDERR;
 	}
-	if (log_fd >= 0)
-		close(log_fd);
-	log_fd = fd;
+	old = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	if (ours(old))
+		close(old);
 	log_sink = sink;
+	set_sink(fd);
 	errno = saved;
 	return rc;
 }
@@ -165,13 +232,56 @@ onionshim_log_format(char *out, size_t outlen, int sink, enum onionshim_level le
 	return (size_t)n;
 }
 
+/* put - one write of LINE to FD (ours). Returns 0 or -errno. */
+static int
+put(int fd, const char *line, size_t n)
+{
+	ssize_t w;
+
+	if (log_sink == SINK_SYSLOG)
+		w = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else
+		w = write(fd, line, n);
+	return w < 0 ? -errno : 0;
+}
+
+/*
+ * put_slow - the sink's descriptor is not ours any more (the host closed
+ * it, maybe reused the number), or syslogd went away: under the lock,
+ * check again, reopen if needed, write. Gives up at once if another
+ * thread holds the lock.
+ */
+static void
+put_slow(const char *line, size_t n, int refused)
+{
+	int fd;
+
+	if (pthread_mutex_trylock(&reopen_lock) != 0)
+		return;
+	fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	if (ours(fd)) {
+		/* syslogd restarted: the same socket connects again */
+		if (refused && connect_syslog(fd) == 0)
+			(void)put(fd, line, n);
+		else if (!refused)
+			(void)put(fd, line, n);
+	} else {
+		/* never close FD: the number belongs to the host now */
+		fd = open_sink(log_sink, log_path.buf);
+		set_sink(fd < 0 ? -1 : fd);
+		if (fd >= 0)
+			(void)put(fd, line, n);
+	}
+	pthread_mutex_unlock(&reopen_lock);
+}
+
 void
 onionshim_log(enum onionshim_level level, const char *fmt, ...)
 {
-	char msg[768], line[1024];
+	char msg[1024], line[1280];
 	va_list ap;
 	size_t n;
-	int saved = errno;
+	int saved = errno, fd, rc;
 
 	if (level > log_threshold)
 		return;
@@ -179,26 +289,14 @@ onionshim_log(enum onionshim_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	n = onionshim_log_format(line, sizeof(line), log_sink, level, (long)getpid(), msg);
-	switch (log_sink) {
-	case SINK_SYSLOG:
-		if (send(log_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-		    (errno == ECONNREFUSED || errno == ENOTCONN)) {
-			/* syslogd restarted: reconnect once (fails in a chroot) */
-			int fd = open_syslog();
-
-			if (fd >= 0) {
-				if (dup3(fd, log_fd, O_CLOEXEC) >= 0)
-					(void)send(log_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-				close(fd);
-			}
-		}
-		break;
-	case SINK_FILE:
-		(void)!write(log_fd, line, n);
-		break;
-	default:
+	if (log_sink == SINK_STDERR) {
 		(void)!write(STDERR_FILENO, line, n);
-		break;
+	} else {
+		fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+		if (!ours(fd))
+			put_slow(line, n, 0);
+		else if ((rc = put(fd, line, n)) == -ECONNREFUSED || rc == -ENOTCONN)
+			put_slow(line, n, 1);
 	}
 	errno = saved;
 }

@@ -6,7 +6,11 @@
  *	own socket, records what the program believes it connected to (for
  *	getpeername), and logs one line: at info when it worked, at notice
  *	when it did not, with the destination, the onion, Tor's reply code
- *	and its meaning, the SOCKS server and the time taken.
+ *	and its meaning (or what else went wrong), the errno text the
+ *	program sees, the SOCKS server and the time taken. A failover to a
+ *	later SOCKS server adds a warning that names each server that failed
+ *	and why; the first attempt on an onion outside onion_map adds a
+ *	warning, once per onion and process, whatever the outcome.
  *
  *	onionshim_proxy_resolve() asks Tor to resolve a name (route = all).
  * RETURNS
@@ -18,31 +22,27 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "onionshim/log.h"
 #include "onionshim/shim.h"
 #include "onionshim/socks5_io.h"
 
-/* describe_failure - what went wrong, in words, for the log line. */
+/*
+ * describe_failure - what went wrong, in words, for the log line: Tor's
+ * code and its meaning, or what the exchange saw, then the errno text
+ * that the program (and so the MTA's own log) shows.
+ */
 static void
-describe_failure(const struct onionshim_ctx *ctx, int rc,
-		 const struct onionshim_socks5_trace *tr, char *out, size_t outlen)
+describe_failure(int rc, const struct onionshim_socks5_trace *tr, char *out, size_t outlen)
 {
 	if (tr->rep > 0)
-		snprintf(out, outlen, "Tor reply 0x%02X (%s)", tr->rep,
-			 onionshim_socks5_strreply((uint8_t)tr->rep));
-	else if (rc == -ENETDOWN)
-		snprintf(out, outlen, "no SOCKS server answered (%s)", tr->failed.buf);
-	else if (rc == -ETIMEDOUT)
-		snprintf(out, outlen, "no answer within connect_timeout (%u s)",
-			 ctx->cfg.connect_timeout_ms / 1000);
+		snprintf(out, outlen, "Tor reply 0x%02X (%s) -> %s", tr->rep,
+			 onionshim_socks5_strreply((uint8_t)tr->rep), strerror(-rc));
 	else if (rc == -EINTR)
-		snprintf(out, outlen, "interrupted by a signal");
+		snprintf(out, outlen, "interrupted by a signal -> %s", strerror(-rc));
 	else if (tr->why.buf[0])
-		snprintf(out, outlen, "%s", tr->why.buf);
-	else if (rc == -EPROTO)
-		snprintf(out, outlen, "SOCKS server closed the connection or sent a "
-			 "malformed reply");
+		snprintf(out, outlen, "%s -> %s", tr->why.buf, strerror(-rc));
 	else
 		snprintf(out, outlen, "%s", strerror(-rc));
 }
@@ -55,6 +55,18 @@ sa_port(const struct sockaddr *sa)
 	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 }
 
+/* sa_host - the bare address of SA ("240.1.2.3", "2001:db8::1"). */
+static void
+sa_host(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	const void *a = sa->sa_family == AF_INET ?
+		(const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+		(const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) == NULL)
+		snprintf(out, outlen, "?");
+}
+
 static void
 via_text(const struct onionshim_ctx *ctx, const struct onionshim_socks5_trace *tr,
 	 char *out, size_t outlen)
@@ -65,6 +77,17 @@ via_text(const struct onionshim_ctx *ctx, const struct onionshim_socks5_trace *t
 		out[0] = '\0';
 }
 
+/* warn_unmapped - once per onion and process, whatever the outcome. */
+static void
+warn_unmapped(struct onionshim_ctx *ctx, const struct onionshim_plan *plan, const char *where)
+{
+	if (plan->verdict == ONIONSHIM_PROXY_NAME && plan->target.kind == ONIONSHIM_NAME_ONION &&
+	    onionshim_shim_warn_once(ctx, plan->slot))
+		onionshim_log(ONIONSHIM_LOG_WARNING, "%s is not in onion_map: its fake address "
+			      "%s is only known to this process; list every onion destination "
+			      "in onion_map", plan->dst.name, where);
+}
+
 int
 onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr *sa,
 			socklen_t len, const struct onionshim_plan *plan)
@@ -73,7 +96,8 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 	struct onionshim_name name;
 	struct sockaddr_storage local;
 	socklen_t locallen = sizeof(local);
-	char where[96], dest[320], via[80], why[400], user[300];
+	struct stat st;
+	char where[96], host[64], dest[400], via[80], why[640], user[300];
 	const char *isolate = NULL;
 	int rc;
 
@@ -81,9 +105,9 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 	if (plan->verdict == ONIONSHIM_PROXY_NAME) {
 		/* Postfix's own form: name[addr]:port, then where it really goes */
 		onionshim_shim_name_of(ctx, plan->slot, &plan->target, &name);
-		snprintf(dest, sizeof(dest), "%s[%.*s]:%u -> %s:%u", name.buf,
-			 (int)(strrchr(where, ':') - where), where, sa_port(sa), plan->dst.name,
-			 plan->dst.port);
+		sa_host(sa, host, sizeof(host));
+		snprintf(dest, sizeof(dest), "%s[%s]:%u -> %s:%u", name.buf, host, sa_port(sa),
+			 plan->dst.name, plan->dst.port);
 		snprintf(user, sizeof(user), "%s", plan->dst.name);
 	} else {
 		snprintf(dest, sizeof(dest), "%s", where);
@@ -91,26 +115,24 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 	}
 	if (ctx->cfg.isolation == ONIONSHIM_ISOLATION_DESTINATION)
 		isolate = user;
+	warn_unmapped(ctx, plan, where);
 	rc = onionshim_socks5_connect_fd(&ctx->cfg, fd, &plan->dst, isolate, &tr);
 	via_text(ctx, &tr, via, sizeof(via));
 	if (tr.failed.buf[0] && tr.server >= 0)
-		onionshim_log(ONIONSHIM_LOG_NOTICE, "SOCKS server failed over: %s; using %s",
+		onionshim_log(ONIONSHIM_LOG_WARNING, "SOCKS server failed over: %s; using %s",
 			      tr.failed.buf, ctx->cfg.socks[tr.server].text);
 	if (rc < 0) {
-		describe_failure(ctx, rc, &tr, why, sizeof(why));
+		describe_failure(rc, &tr, why, sizeof(why));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "connect to %s failed%s after %u ms: %s",
 			      dest, via, tr.ms_total, why);
 		return rc;
 	}
-	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
-		onionshim_shim_sock_record(ctx, (struct sockaddr *)&local, locallen, sa, len);
-	onionshim_log(ONIONSHIM_LOG_INFO, "connect to %s%s: connected in %u ms", dest, via,
-		      tr.ms_total);
-	if (plan->verdict == ONIONSHIM_PROXY_NAME && plan->target.kind == ONIONSHIM_NAME_ONION &&
-	    onionshim_shim_warn_once(ctx, plan->slot))
-		onionshim_log(ONIONSHIM_LOG_WARNING, "%s is not in onion_map: its fake address "
-			      "%s is only known to this process; list every onion destination "
-			      "in onion_map", plan->dst.name, where);
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 && fstat(fd, &st) == 0)
+		onionshim_shim_sock_record(ctx, st.st_ino, (struct sockaddr *)&local, locallen, sa,
+					   len);
+	onionshim_log(ONIONSHIM_LOG_INFO, "connect to %s%s: connected in %u ms%s", dest, via,
+		      tr.ms_total, tr.replaced ? " (socket replaced to reach the SOCKS server)"
+		      : "");
 	return 0;
 }
 
@@ -121,7 +143,7 @@ onionshim_proxy_resolve(struct onionshim_ctx *ctx, const char *name, int family,
 	struct onionshim_socks5_addr dst = { .atyp = ONIONSHIM_SOCKS5_ATYP_NAME };
 	struct onionshim_socks5_reply reply;
 	struct onionshim_socks5_trace tr;
-	char via[80], why[400];
+	char via[80], why[640];
 	size_t len = strlen(name);
 	int rc;
 
@@ -145,7 +167,7 @@ onionshim_proxy_resolve(struct onionshim_ctx *ctx, const char *name, int family,
 			snprintf(why, sizeof(why), "Tor answered with no %s address",
 				 family == AF_INET6 ? "IPv6" : "IPv4");
 		else
-			describe_failure(ctx, rc, &tr, why, sizeof(why));
+			describe_failure(rc, &tr, why, sizeof(why));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "lookup of %s through Tor failed%s after "
 			      "%u ms: %s", name, via, tr.ms_total, why);
 		return -EAGAIN;

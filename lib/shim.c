@@ -475,7 +475,7 @@ local_hash(const struct sockaddr_storage *ss)
 }
 
 void
-onionshim_shim_sock_record(struct onionshim_ctx *ctx, const struct sockaddr *local,
+onionshim_shim_sock_record(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
 			   socklen_t locallen, const struct sockaddr *peer, socklen_t peerlen)
 {
 	struct sockaddr_storage key;
@@ -492,12 +492,13 @@ onionshim_shim_sock_record(struct onionshim_ctx *ctx, const struct sockaddr *loc
 	memset(&e->peer, 0, sizeof(e->peer));
 	memcpy(&e->peer, peer, peerlen);
 	e->peerlen = peerlen;
+	e->ino = ino;
 	e->used = 1;
 	pthread_mutex_unlock(&ctx->lock);
 }
 
 int
-onionshim_shim_sock_peer(struct onionshim_ctx *ctx, const struct sockaddr *local,
+onionshim_shim_sock_peer(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
 			 socklen_t locallen, struct sockaddr_storage *peer, socklen_t *peerlen)
 {
 	struct sockaddr_storage key;
@@ -510,7 +511,7 @@ onionshim_shim_sock_peer(struct onionshim_ctx *ctx, const struct sockaddr *local
 	memcpy(&key, local, locallen);
 	e = &ctx->socks[local_hash(&key) & (ONIONSHIM_SOCK_TABLE_SIZE - 1)];
 	pthread_mutex_lock(&ctx->lock);
-	if (e->used && same_addr((const struct sockaddr *)&key, &e->local)) {
+	if (e->used && e->ino == ino && same_addr((const struct sockaddr *)&key, &e->local)) {
 		*peer = e->peer;
 		*peerlen = e->peerlen;
 		rc = 0;

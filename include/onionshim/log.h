@@ -7,9 +7,14 @@
  * the host's own syslog tag is left alone; its lines are tagged
  * "onionshim[PID]" (RFC 3164). Writing never blocks the host for long
  * (MSG_DONTWAIT on the socket) and never raises SIGPIPE. Failures to log
- * are silent: there is nowhere else to say them.
+ * are silent: there is nowhere else to say them. The sink's descriptor is
+ * checked to be still ours (device and inode) before each write: after
+ * the host closed it (closefrom, close_range) and maybe reused the
+ * number, the sink is opened afresh and the host's descriptor is never
+ * written, closed or dup'ed over.
  *
- * Safe in threads and after fork (no locks; one write per line).
+ * Safe in threads and after fork: one write per line; reopening uses a
+ * trylock only, so nothing ever waits for a lock.
  */
 #ifndef ONIONSHIM_LOG_H
 #define ONIONSHIM_LOG_H

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "onionshim/config.h"
 #include "onionshim/fake.h"
@@ -34,6 +35,7 @@ struct onionshim_sock_entry {
 	struct sockaddr_storage local;	/* our end of the link to Tor */
 	struct sockaddr_storage peer;	/* what the program connected to */
 	socklen_t peerlen;
+	ino_t ino;			/* the socket's inode: unique while it lives */
 	int used;
 };
 
@@ -138,14 +140,18 @@ int onionshim_shim_is_socks(const struct onionshim_ctx *ctx, const struct sockad
 			    socklen_t len);
 
 /*
- * onionshim_shim_sock_record / _sock_peer - remember that the socket whose
- * local end is LOCAL was connected by the program to PEER; find it again.
- * Keyed by the local end, which is unique among live connections to Tor,
- * so dup, close_range and closefrom cannot leave a stale answer.
+ * onionshim_shim_sock_record / _sock_peer - remember that the socket INO
+ * (st_ino of its descriptor) whose local end is LOCAL was connected by the
+ * program to PEER; find it again. Keyed by the inode and the local end: a
+ * dup shares the inode, and a new socket never has the inode of a live
+ * one, so dup, close_range and closefrom cannot leave a stale answer even
+ * when a new socket reuses both the descriptor number and the local
+ * address.
  */
-void onionshim_shim_sock_record(struct onionshim_ctx *ctx, const struct sockaddr *local,
-				socklen_t locallen, const struct sockaddr *peer, socklen_t peerlen);
-int onionshim_shim_sock_peer(struct onionshim_ctx *ctx, const struct sockaddr *local,
+void onionshim_shim_sock_record(struct onionshim_ctx *ctx, ino_t ino,
+				const struct sockaddr *local, socklen_t locallen,
+				const struct sockaddr *peer, socklen_t peerlen);
+int onionshim_shim_sock_peer(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
 			     socklen_t locallen, struct sockaddr_storage *peer, socklen_t *peerlen);
 
 /* onionshim_shim_fake_sockaddr - the fake address of SLOT in FAMILY. */

@@ -11,11 +11,22 @@
  * greeting and auth arrive together). The reply is read by its ATYP,
  * exactly, so no byte of the stream after it is consumed.
  *
- * Returns 0 or -errno: the reply's errno (socks5.h), -ETIMEDOUT past the
- * deadline, -EINTR when a signal interrupted a wait (the socket is then
- * spent), -ENETDOWN when no SOCKS server answered, -EPROTO for a reply
- * that is short or not SOCKS5, -EAFNOSUPPORT when the socket cannot reach
- * any server's family. The trace says what happened, for the log.
+ * Returns 0 or -errno: the reply's errno (socks5.h); -ETIMEDOUT when a
+ * server that accepted the TCP connection said nothing within
+ * connect_timeout; -ENETDOWN when no SOCKS server accepted the TCP
+ * connection (refused, unreachable, or silent for its share of the time:
+ * the servers left share what is left of connect_timeout equally, so a
+ * dead first server cannot stop failover); -EPROTO for a reply that is
+ * short, cut off, reset or not SOCKS5; -EACCES when the server accepts none
+ * of our methods or refuses the isolation login; -EAFNOSUPPORT when the
+ * socket cannot be replaced by one of the server's family; -EISCONN or
+ * -EALREADY for a socket that is connected, listening or connecting
+ * already (as libc; the socket is left alone); -EINTR when a signal
+ * interrupted a wait, unless every caught signal has SA_RESTART (as a
+ * blocking libc connect). A socket whose exchange failed after it reached
+ * a server is shut down (spent: the caller closes it). The trace says what
+ * happened, for the log: why holds one line for every failure that is not
+ * a Tor reply code.
  */
 #ifndef ONIONSHIM_SOCKS5_IO_H
 #define ONIONSHIM_SOCKS5_IO_H
@@ -47,7 +58,8 @@ int onionshim_socks5_connect_fd(const struct onionshim_config *cfg, int fd,
 
 /*
  * onionshim_socks5_query - run CMD (RESOLVE or RESOLVE_PTR) for DST on a
- * private socket; REPLY receives Tor's answer. Returns 0 or -errno.
+ * private socket; REPLY receives Tor's answer. A signal does not end the
+ * wait (libc's resolver goes on after EINTR too). Returns 0 or -errno.
  */
 int onionshim_socks5_query(const struct onionshim_config *cfg, uint8_t cmd,
 			   const struct onionshim_socks5_addr *dst, const char *user,
