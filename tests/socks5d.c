@@ -3,8 +3,8 @@
  *	socks5d - scripted SOCKS5 server for onionshim's integration tests
  * SYNOPSIS
  *	socks5d [--listen ADDR:PORT]... --port-file FILE --record FILE
- *		[--plan PLAN] [--banner TEXT] [--resolve NAME=ADDR]...
- *		[--ptr ADDR=NAME]...
+ *		[--plan PLAN] [--port-plan PORT=ACTION]... [--banner TEXT]
+ *		[--resolve NAME=ADDR]... [--ptr ADDR=NAME]...
  * DESCRIPTION
  *	Listens on each ADDR:PORT (default 127.0.0.1:0; IPv6 as [ADDR]:PORT,
  *	IPV6_V6ONLY) and writes the bound ports, one line per listener in
@@ -27,7 +27,17 @@
  *	of a method reply), garbage-reply (a reply with VER 4), garbage-atyp
  *	(a reply with ATYP 9), refuse-auth (login refused with 01 01; 05 FF if
  *	no login was offered), noauth-only (05 FF unless "no authentication"
- *	was offered). The success actions prefer username/password when it is
+ *	was offered), delay:MS (as ok, but the CONNECT reply comes MS
+ *	milliseconds after the request, at most 60000), short-reply (the first
+ *	3 bytes of a success reply, then close), reset-request (read the
+ *	request, then reset the connection: RST, no reply).
+ *
+ *	--port-plan PORT=ACTION: a CONNECT to PORT follows ACTION instead,
+ *	whatever its number, so that clients running at once can each ask
+ *	for their own answer. Only what happens after the request can change
+ *	this way: code:XX, close-request, reset-request, short-reply,
+ *	garbage-reply, garbage-atyp, stall-connect, delay:MS and the success
+ *	actions. The record shows the action followed. The success actions prefer username/password when it is
  *	offered, as tor does, accept any login, answer RESOLVE from --resolve
  *	and RESOLVE_PTR from --ptr (reply 04 when there is no entry) and then
  *	close, answer other commands with 07, and after a CONNECT send the
@@ -107,12 +117,14 @@
 enum kind {
 	A_OK, A_OK3, A_OK4, A_LONG, A_SLOW, A_CODE, A_STALL, A_STALL_CONNECT,
 	A_CLOSE_GREETING, A_CLOSE_REQUEST, A_GARBAGE, A_GARBAGE_REPLY,
-	A_GARBAGE_ATYP, A_REFUSE_AUTH, A_NOAUTH_ONLY,
+	A_GARBAGE_ATYP, A_REFUSE_AUTH, A_NOAUTH_ONLY, A_DELAY, A_SHORT_REPLY,
+	A_RESET_REQUEST,
 };
 
 struct action {
 	enum kind kind;
 	uint8_t code;			/* A_CODE */
+	unsigned delay_ms;		/* A_DELAY */
 	char text[16];			/* as given, for the record */
 };
 
@@ -151,6 +163,11 @@ static struct {
 	size_t nresolve;
 	struct ptr_entry ptr[MAX_ENTRIES];
 	size_t nptr;
+	struct port_action {
+		uint16_t port;
+		struct action act;
+	} port_plan[MAX_ENTRIES];
+	size_t nport_plan;
 } opt;
 
 /* Everything one connection's record line needs. */
@@ -180,7 +197,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: socks5d [--listen ADDR:PORT]... --port-file FILE --record FILE"
-		" [--plan PLAN] [--banner TEXT] [--resolve NAME=ADDR]... [--ptr ADDR=NAME]...\n");
+		" [--plan PLAN] [--port-plan PORT=ACTION]... [--banner TEXT]"
+		" [--resolve NAME=ADDR]... [--ptr ADDR=NAME]...\n");
 	exit(2);
 }
 
@@ -289,6 +307,7 @@ static const struct {
 	{ "close-request", A_CLOSE_REQUEST }, { "garbage", A_GARBAGE },
 	{ "garbage-reply", A_GARBAGE_REPLY }, { "garbage-atyp", A_GARBAGE_ATYP },
 	{ "refuse-auth", A_REFUSE_AUTH }, { "noauth-only", A_NOAUTH_ONLY },
+	{ "short-reply", A_SHORT_REPLY }, { "reset-request", A_RESET_REQUEST },
 };
 
 static int
@@ -310,6 +329,16 @@ parse_action(const char *tok, size_t len, struct action *a)
 			return -1;
 		a->kind = A_CODE;
 		a->code = (uint8_t)v;
+		return 0;
+	}
+	if (strncmp(a->text, "delay:", 6) == 0) {
+		if (!isdigit((unsigned char)a->text[6]))
+			return -1;
+		v = strtoul(a->text + 6, &end, 10);
+		if (*end != '\0' || v > 60000)
+			return -1;
+		a->kind = A_DELAY;
+		a->delay_ms = (unsigned)v;
 		return 0;
 	}
 	for (i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++) {
@@ -411,6 +440,21 @@ add_ptr(const char *arg)
 }
 
 static void
+add_port_plan(const char *arg)
+{
+	char port[8], action[32];
+	struct port_action *e;
+
+	if (opt.nport_plan == MAX_ENTRIES)
+		bad_arg("--port-plan (too many)", arg);
+	e = &opt.port_plan[opt.nport_plan];
+	split_eq("--port-plan", arg, port, sizeof(port), action, sizeof(action));
+	if (parse_port(port, &e->port) != 0 || parse_action(action, strlen(action), &e->act) != 0)
+		bad_arg("--port-plan", arg);
+	opt.nport_plan++;
+}
+
+static void
 parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -421,6 +465,7 @@ parse_args(int argc, char **argv)
 		{ "banner", required_argument, NULL, 'b' },
 		{ "resolve", required_argument, NULL, 'R' },
 		{ "ptr", required_argument, NULL, 'P' },
+		{ "port-plan", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -436,6 +481,7 @@ parse_args(int argc, char **argv)
 		case 'b': set_banner(optarg); break;
 		case 'R': add_resolve(optarg); break;
 		case 'P': add_ptr(optarg); break;
+		case 'o': add_port_plan(optarg); break;
 		default: usage();
 		}
 	}
@@ -1048,6 +1094,13 @@ answer(struct conn *c)
 	}
 	n = connect_reply(reply, c->act->kind);
 	record(c);
+	if (c->act->kind == A_DELAY) {
+		struct timespec d = { c->act->delay_ms / 1000,
+				      (long)(c->act->delay_ms % 1000) * 1000000L };
+
+		while (nanosleep(&d, &d) != 0 && errno == EINTR)
+			;
+	}
 	if (c->act->kind == A_LONG) {
 		/* One write: a client that over-reads the reply eats the banner. */
 		memcpy(reply + n, opt.banner, opt.banner_len);
@@ -1090,6 +1143,18 @@ after_request(struct conn *c)
 		reply[3] = 0x09;
 		finish(c, reply, n);
 		return;
+	case A_SHORT_REPLY:
+		n = connect_reply(reply, A_OK);
+		finish(c, reply, 3);
+		return;
+	case A_RESET_REQUEST: {
+		struct linger lg = { 1, 0 };	/* close() sends RST */
+
+		record(c);
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(c->fd);
+		return;
+	}
 	default:
 		answer(c);
 		return;
@@ -1154,6 +1219,9 @@ serve(struct conn *c)
 		bad_request(c);
 		return;
 	}
+	for (size_t i = 0; i < opt.nport_plan; i++)
+		if (c->cmd == ONIONSHIM_SOCKS5_CONNECT && opt.port_plan[i].port == c->port)
+			c->act = &opt.port_plan[i].act;
 	after_request(c);
 }
 
