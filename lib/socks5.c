@@ -31,6 +31,9 @@
  *	  no SOCKS server means an empty name.
  *	- A name in a reply is copied as it came, NUL-terminated; it is not
  *	  validated here (a caller that uses it as a host name checks it).
+ *	- An error reply with ATYP 0 is sized as an IPv4 one (4 zero address
+ *	  bytes and a port): tor answers a failed RESOLVE that way. A success
+ *	  with ATYP 0 is garbage.
  *	- reply_size checks VER and ATYP as soon as the bytes are there, so
  *	  garbage is refused after the first byte where possible.
  *	- Requests take ATYP 3 names from NAME up to its NUL; NAMELEN is not
@@ -220,6 +223,11 @@ onionshim_socks5_reply_size(const uint8_t *b, size_t have)
 	if (have < REPLY_HEAD)
 		return REPLY_PROBE;
 	switch (b[3]) {
+	case 0:
+		if (b[1] == 0)
+			return -EPROTO;
+		/* tor's failed RESOLVE */
+		__attribute__((fallthrough));
 	case ONIONSHIM_SOCKS5_ATYP_IPV4:
 		return have < REPLY_PROBE ? REPLY_PROBE : REPLY_HEAD + 4 + 2;
 	case ONIONSHIM_SOCKS5_ATYP_IPV6:
@@ -281,6 +289,7 @@ static void
 take_addr(struct cursor *c, struct onionshim_socks5_addr *a)
 {
 	switch (a->atyp) {
+	case 0:			/* an error reply, sized as IPv4 (reply_size) */
 	case ONIONSHIM_SOCKS5_ATYP_IPV4:
 		take(c, a->ip, 4);
 		break;

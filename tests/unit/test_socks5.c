@@ -644,6 +644,20 @@ test_decode_rejects_bad_atyp(void **state)
 	}
 }
 
+/* tor answers a failed RESOLVE with ATYP 0 and an IPv4-sized address */
+static void
+test_decode_reads_tor_failed_resolve_with_atyp_0(void **state)
+{
+	static const uint8_t b[] = { 0x05, 0x04, 0x00, 0x00, 0, 0, 0, 0, 0, 0 };
+	struct onionshim_socks5_reply r;
+
+	(void)state;
+	assert_int_equal(onionshim_socks5_reply_size(b, 5), (ssize_t)sizeof(b));
+	assert_int_equal(onionshim_socks5_reply_decode(b, sizeof(b), &r), 0);
+	assert_int_equal(r.rep, 0x04);
+	assert_int_equal(onionshim_socks5_reply_decode(b, sizeof(b) - 1, &r), -EAGAIN);
+}
+
 static void
 test_decode_rejects_empty_name(void **state)
 {
@@ -784,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_decode_one_extra_byte_is_eproto),
 		cmocka_unit_test(test_decode_rejects_bad_version),
 		cmocka_unit_test(test_decode_rejects_bad_atyp),
+		cmocka_unit_test(test_decode_reads_tor_failed_resolve_with_atyp_0),
 		cmocka_unit_test(test_decode_rejects_empty_name),
 		cmocka_unit_test(test_decode_accepts_nonzero_rsv),
 		cmocka_unit_test(test_decode_returns_error_codes_in_rep),
