@@ -2,14 +2,16 @@
  * NAME
  *	smtp_onion - run Postfix's smtp client with onionshim preloaded
  * SYNOPSIS
- *	master.cf:  smtptor unix - - y - - smtp_onion [--onionshim-conf=PATH]
+ *	master.cf:  smtptor unix - - y - - smtp_onion [onionshim_conf=PATH]
  * DESCRIPTION
  *	Postfix's master clears the environment of its daemons, so a
  *	transport's command is the one place to preload the library for that
  *	transport alone (import_environment would preload it into every
- *	daemon). smtp_onion sets LD_PRELOAD (and ONIONSHIM_CONF when
- *	--onionshim-conf is given; the option is removed before Postfix sees
- *	the arguments) and execs the real smtp from the same directory,
+ *	daemon). smtp_onion sets LD_PRELOAD (and ONIONSHIM_CONF when an
+ *	argument onionshim_conf=PATH is given; it is removed before Postfix
+ *	sees the arguments. This form survives "postconf -M" and "postconf
+ *	-P", which rewrite an argument such as --onionshim-conf=PATH into
+ *	-o options; that spelling is still accepted) and execs the real smtp from the same directory,
  *	with argv[0] "smtp": Postfix's smtp exits unless its name is smtp or
  *	lmtp. Installed as lmtp_onion it runs lmtp.
  *
@@ -81,14 +83,20 @@ main(int argc, char **argv)
 	if (access(ONIONSHIM_LIB, R_OK) != 0)
 		fatal("cannot read %s: %s", ONIONSHIM_LIB, strerror(errno));
 	for (i = j = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--onionshim-conf=", 17) == 0) {
-			if (access(argv[i] + 17, R_OK) != 0)
-				fatal("cannot read %s: %s", argv[i] + 17, strerror(errno));
-			if (setenv("ONIONSHIM_CONF", argv[i] + 17, 1) != 0)
-				fatal("setenv: %s", strerror(errno));
+		const char *conf = NULL;
+
+		if (strncmp(argv[i], "onionshim_conf=", 15) == 0)
+			conf = argv[i] + 15;
+		else if (strncmp(argv[i], "--onionshim-conf=", 17) == 0)
+			conf = argv[i] + 17;
+		if (conf == NULL) {
+			argv[j++] = argv[i];
 			continue;
 		}
-		argv[j++] = argv[i];
+		if (access(conf, R_OK) != 0)
+			fatal("cannot read %s: %s", conf, strerror(errno));
+		if (setenv("ONIONSHIM_CONF", conf, 1) != 0)
+			fatal("setenv: %s", strerror(errno));
 	}
 	argv[j] = NULL;
 	if (old != NULL && *old != '\0')
