@@ -1,20 +1,26 @@
 # NAME
-#	lib.sh - the end-to-end test world: namespace, DNS counter, Tor, receivers
+#	lib.sh - the end-to-end test world: namespace, DNS counter, Tor,
+#	receivers, the sending Postfix with onionshim
 # SYNOPSIS
 #	. tests/e2e/lib.sh
 #	e2e_enter_ns "$0" "$@"	# first thing: re-exec inside a fresh namespace
 #	trap e2e_exit EXIT	# tears the world down, whatever happens
-#	world_up		# dnscount + Tor network + two receivers + onions
+#	world_up [--with-sender] # dnscount, Tor network, two receivers,
+#				# onions reachable (and the sender)
 #	...			# the test
 #	world_down; e2e_assert_no_leftovers
 # DESCRIPTION
 #	e2e_enter_ns SCRIPT ARGS...
-#		Outside the namespace: create the world directory, run
-#		SCRIPT ARGS under 'unshare --net --mount --pid --fork
+#		Outside the namespace: check that the world can run here
+#		(root, namespaces, tor, Postfix, swaks; if not, say why and
+#		print "e2e: 0 passed, 1 failed"), create the world directory,
+#		run SCRIPT ARGS under 'unshare --net --mount --pid --fork
 #		--mount-proc --kill-child' (E2E_PIDNS=0 drops --pid), then
-#		check from outside that nothing of the world is left, and
-#		exit with the script's status. Inside (E2E_IN_NS=1): set the
-#		namespace up (ns_setup) and return.
+#		check from outside that nothing of the world is left, run the
+#		script's e2e_after_ns function if it has one, and exit with
+#		the script's status. Inside (E2E_IN_NS=1): set the namespace
+#		up (ns_setup) and return. E2E_HOST_MNTNS names the host's
+#		mount namespace, so that sender.sh can refuse to mount there.
 #	ns_setup
 #		lo up; tmpfs over /run/nscd and /run/systemd/resolve when
 #		they exist; /etc/resolv.conf bind-mounted to
@@ -23,22 +29,40 @@
 #	ns_with_resolver ADDR CMD...
 #		Run CMD in a nested mount namespace whose resolv.conf names
 #		ADDR (127.0.0.2 is dead: nothing listens there). Daemons
-#		started this way keep that view.
+#		started this way keep that view. world_up starts Tor and
+#		the receivers this way: the counting listener on 127.0.0.1
+#		then counts the sender alone.
 #	dns_start / dns_stop / dns_count / dns_log
 #		The counting listener on 127.0.0.1:53 (tests/dnscount.py):
 #		dns_count prints the total, dns_log the "NAME TYPE PROTO"
 #		lines. DNS_COUNT_FILE names the count file.
-#	world_up / world_down
+#	world_up [--with-sender] / world_down
 #		Start (stop) dnscount, the Tor network (tornet.sh) and the
 #		two receivers (receiver.sh), and wait until both onions
 #		accept a SOCKS CONNECT. Receivers start while Tor bootstraps.
+#		--with-sender: also the sending Postfix (sender_start while
+#		Tor bootstraps, sender_map once the onions are known).
+#	sender_start / sender_map / sender_down
+#		The sending Postfix (sender.sh): the namespace's own Postfix
+#		with the smtptor transports under smtp_onion; its env.
 #	e2e_lap LABEL
 #		Print "[  12.3s] LABEL" (seconds since E2E_T0) and record it
 #		in $E2E_WORLD/timings.
 #	e2e_wait SECONDS CMD...
 #		Poll CMD until it succeeds, or fail after SECONDS.
 #	maildir_has MAILDIR RCPT SUBJECT / maildir_count MAILDIR
+#	maildir_file MAILDIR SUBJECT / maildir_count_subject MAILDIR SUBJECT
 #		Delivered mail in a receiver's Maildir.
+#	mail_body FILE TAG / mail_send RCPT SUBJECT BODYFILE
+#		A body that SMTP could damage; one message into the sender's
+#		queue with sendmail -i (prints its Message-ID).
+#	queue_id MSGID / queue_id_wait MSGID / delivery_lines QID
+#	mail_status_is QID STATUS / mail_sent QID / mail_queued QID
+#	queue_empty
+#		The sender's queue and log (SENDER_LOG) about one message.
+#	body_of FILE / is_fake_addr ADDR / log_mark FILE / log_since FILE MARK
+#	expect_no_dns_since MARK / fail MESSAGE
+#		Small checks for cases.
 #	smtp_send [--torsocks] SERVER PORT RCPT SUBJECT [swaks args]
 #	smtp_accepted TRANSCRIPT / smtp_relay_denied TRANSCRIPT
 #		One message with swaks (through Tor with --torsocks and
@@ -58,6 +82,12 @@
 #	(receiver2.test r2-alias.test)
 #	DNS_COUNT_FILE	the listener's count file ($DNS_COUNT_FILE.log)
 #	TORSOCKS_CONF_FILE	a torsocks.conf for the test SocksPort
+#	RECV1_TRAP_PORT RECV2_TRAP_PORT	each receiver's smtpd with main.cf's
+#			(loopback-trusting) settings, the control for relaying
+# VARIABLES (after world_up --with-sender)
+#	SENDER_DIR SENDER_LOG SENDER_PREFIX ONIONSHIM_CONF ONIONSHIM_MAP
+#	ONIONSHIM_LOG	from sender.sh's env; ONION_DEAD, a valid onion
+#			that nothing publishes (nowhere.test in onion_map)
 # NEVER
 #	Runs the world outside a network namespace, or leaves a process
 #	behind when the script exits.
@@ -81,6 +111,13 @@ e2e_lap() {
 
 e2e_die() { echo "e2e: $*" >&2; exit 1; }
 
+# e2e_cannot_run WHY: the tests cannot run here; say so, count it failed.
+e2e_cannot_run() {
+	echo "e2e: cannot run: $*" >&2
+	echo "e2e: 0 passed, 1 failed (not run)" >&2
+	exit 1
+}
+
 # Zombies count as gone: a PID 1 shell may reap late.
 e2e_pid_alive() {
 	local state
@@ -103,13 +140,14 @@ e2e_enter_ns() {
 		fi
 		return 0
 	fi
-	[ "$(id -u)" = 0 ] || e2e_die "needs root (unshare, mount, Postfix)"
+	e2e_preflight
 	: "${E2E_WORLD:=$(mktemp -d /tmp/onionshim-e2e.XXXXXX)}"
 	mkdir -p "$E2E_WORLD"
 	chmod 755 "$E2E_WORLD"
 	[ "${E2E_PIDNS:-1}" = 0 ] || pidns=(--pid --mount-proc --kill-child)
 	E2E_T0=${E2E_T0:-$(e2e_now)}
-	export E2E_WORLD E2E_T0
+	E2E_HOST_MNTNS=$(readlink /proc/self/ns/mnt)
+	export E2E_WORLD E2E_T0 E2E_HOST_MNTNS
 	E2E_IN_NS=1 unshare --net --mount --fork "${pidns[@]}" -- \
 		bash "$script" "$@" &
 	E2E_NS_PID=$!
@@ -127,7 +165,26 @@ e2e_enter_ns() {
 	done
 	trap - TERM INT
 	e2e_leftovers_outside || rc=1
+	# A script's own check from the host's side, after the world is gone.
+	if declare -F e2e_after_ns >/dev/null; then e2e_after_ns || rc=1; fi
 	exit "$rc"
+}
+
+# Say plainly why the world cannot run here; the caller fails (a test
+# that cannot run is never a test that passed).
+e2e_preflight() {
+	local c missing=""
+	[ "$(id -u)" = 0 ] ||
+		e2e_cannot_run "needs root (network and mount namespaces, Postfix instances)"
+	for c in unshare ip tor tor-gencert postconf postfix swaks "$E2E_PYTHON" make cc; do
+		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+	done
+	[ -z "$missing" ] ||
+		e2e_cannot_run "missing$missing (sh tests/deps.sh installs them)"
+	[ -d /usr/lib/postfix/sbin ] && [ -r /etc/postfix/master.cf ] ||
+		e2e_cannot_run "Debian's Postfix files (/usr/lib/postfix/sbin, /etc/postfix/master.cf) are missing"
+	unshare --net --mount true 2>/dev/null ||
+		e2e_cannot_run "'unshare --net --mount' fails here (a container without CAP_SYS_ADMIN?)"
 }
 
 e2e_forward() {
@@ -174,7 +231,9 @@ ns_with_resolver() {
 	local addr=$1
 	shift
 	printf 'nameserver %s\n' "$addr" >"$E2E_WORLD/resolv.$addr"
-	unshare --mount -- bash -c '
+	# E2E_NS_EXEC=1: replace the calling (background) shell, so that its
+	# pid becomes the command's.
+	${E2E_NS_EXEC:+exec} unshare --mount -- bash -c '
 		mount --bind "$1" "$(readlink -f /etc/resolv.conf)" || exit 1
 		shift
 		exec "$@"' _ "$E2E_WORLD/resolv.$addr" "$@"
@@ -226,14 +285,18 @@ e2e_load_receiver() {
 }
 
 world_up() {
-	local tor_pid w1 w2
+	local tor_pid w1 w2 with_sender=0
+	[ "${1:-}" != --with-sender ] || with_sender=1
 	E2E_T0=${E2E_T0:-$(e2e_now)}
 	E2E_WORLD_DOWN=0
 	e2e_lap "world: starting in $E2E_WORLD"
 	dns_start
 	e2e_lap "world: dnscount listening on 127.0.0.1:53"
 	eval "$("$E2E_HERE/tornet.sh" layout)"
-	"$E2E_HERE/tornet.sh" up "$E2E_WORLD/tor" >"$E2E_WORLD/tornet-up.log" 2>&1 &
+	# Everything but the sender sees a resolver where nothing listens, so
+	# that the counting listener counts the sender alone.
+	E2E_NS_EXEC=1 ns_with_resolver 127.0.0.2 "$E2E_HERE/tornet.sh" up "$E2E_WORLD/tor" \
+		>"$E2E_WORLD/tornet-up.log" 2>&1 &
 	tor_pid=$!
 	E2E_JOBS="$tor_pid"
 	# Postfix's start scripts are CPU-hungry; let the keys be made and
@@ -242,13 +305,14 @@ world_up() {
 		e2e_pid_alive "$tor_pid" || break
 		sleep 0.1
 	done
-	"$E2E_HERE/receiver.sh" start "$E2E_WORLD/recv1" "$ONION1_TARGET_PORT" \
-		receiver1.test r1-alias.test
-	"$E2E_HERE/receiver.sh" start "$E2E_WORLD/recv2" "$ONION2_TARGET_PORT" \
-		receiver2.test r2-alias.test
+	ns_with_resolver 127.0.0.2 "$E2E_HERE/receiver.sh" start "$E2E_WORLD/recv1" \
+		"$ONION1_TARGET_PORT" receiver1.test r1-alias.test
+	ns_with_resolver 127.0.0.2 "$E2E_HERE/receiver.sh" start "$E2E_WORLD/recv2" \
+		"$ONION2_TARGET_PORT" receiver2.test r2-alias.test
 	e2e_load_receiver 1 "$E2E_WORLD/recv1"
 	e2e_load_receiver 2 "$E2E_WORLD/recv2"
 	e2e_lap "world: receivers on 127.0.0.1:$RECV1_PORT and :$RECV2_PORT"
+	[ "$with_sender" = 0 ] || sender_start
 	if ! wait "$tor_pid"; then
 		cat "$E2E_WORLD/tornet-up.log" >&2
 		e2e_die "Tor network did not come up"
@@ -268,6 +332,7 @@ world_up() {
 	wait "$w1" || { cat "$E2E_WORLD/wait-onion1.log" >&2; e2e_die "onion 1 unreachable"; }
 	wait "$w2" || { cat "$E2E_WORLD/wait-onion2.log" >&2; e2e_die "onion 2 unreachable"; }
 	e2e_lap "world: both onions reachable"
+	[ "$with_sender" = 0 ] || sender_map
 	TORSOCKS_CONF_FILE=$E2E_WORLD/torsocks.conf
 	printf 'TorAddress 127.0.0.1\nTorPort %s\nOnionAddrRange 127.42.42.0/24\nAllowOutboundLocalhost 0\n' \
 		"$SOCKS_PORT" >"$TORSOCKS_CONF_FILE"
@@ -286,11 +351,13 @@ world_down() {
 			wait "$j" 2>/dev/null || true
 		fi
 	done
+	sender_down || rc=1
 	"$E2E_HERE/receiver.sh" stop "$E2E_WORLD/recv1" || rc=1
 	"$E2E_HERE/receiver.sh" stop "$E2E_WORLD/recv2" || rc=1
 	"$E2E_HERE/tornet.sh" down "$E2E_WORLD/tor" || rc=1
 	dns_stop || rc=1
 	[ "$rc" != 0 ] || E2E_WORLD_DOWN=1
+	e2e_lap "world: down"
 	return $rc
 }
 
@@ -356,9 +423,148 @@ smtp_send() {
 smtp_accepted() { grep -q '^<-  250 2.0.0 Ok: queued' <<<"$1"; }
 smtp_relay_denied() { grep -q '^<\*\* 554 5.7.1 <.*>: Relay access denied' <<<"$1"; }
 
+# --- the sender -------------------------------------------------------
+
+# sender_start: the sending Postfix with onionshim (sender.sh start);
+# needs the SocksPort only, so world_up --with-sender runs it while Tor
+# bootstraps. sender_map: what needs the onions (sender.sh map), and
+# ONION_DEAD, a valid onion that nothing publishes.
+sender_start() {
+	SOCKS_PORT=$SOCKS_PORT "$E2E_HERE/sender.sh" start "$E2E_WORLD/sender"
+	# shellcheck disable=SC1091
+	. "$E2E_WORLD/sender/env"
+	export SENDER_DIR SENDER_LOG SENDER_PREFIX ONIONSHIM_CONF ONIONSHIM_MAP ONIONSHIM_LOG
+	e2e_lap "world: sender Postfix up (smtptor transports under smtp_onion)"
+}
+
+sender_map() {
+	ONION_DEAD=$("$E2E_PYTHON" "$E2E_HERE/tortool.py" make-onion)
+	export ONION_DEAD
+	"$E2E_HERE/sender.sh" map "$E2E_WORLD/sender"
+	e2e_lap "world: sender's onion_map and transport map written"
+}
+
+sender_down() {
+	[ -n "${E2E_WORLD:-}" ] && [ -d "$E2E_WORLD/sender" ] || return 0
+	"$E2E_HERE/sender.sh" stop "$E2E_WORLD/sender"
+}
+
+# mail_body FILE TAG: a body that SMTP could damage if anything on the way
+# got it wrong: dot-stuffing, a lone dot, "From " at a line start, white
+# space at line ends, long lines, a unique tag.
+mail_body() {
+	{
+		echo "tag $2"
+		echo "."
+		echo "..two dots at the start"
+		echo ".leading dot"
+		echo "From the start of a line"
+		printf 'trailing blanks   \n'
+		printf 'a tab\there\n'
+		head -c 600 /dev/zero | tr '\0' 'x'
+		echo
+		echo "end $2"
+	} >"$1"
+}
+
+# mail_send RCPT SUBJECT BODYFILE: one message into the sender's queue with
+# Postfix's sendmail; prints its Message-ID (without <>).
+mail_send() {
+	local rcpt=$1 subject=$2 body=$3 id
+	id="e2e.$(date +%s%N).$RANDOM@sender.test"
+	{
+		printf 'From: e2e@sender.test\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n\n' \
+			"$rcpt" "$subject" "$id"
+		cat "$body"
+	} | sendmail -i -f e2e@sender.test -- "$rcpt"
+	echo "$id"
+}
+
+# queue_id MSGID: the sender's queue id for that message ("" until cleanup
+# has logged it).
+queue_id() {
+	awk -v want="message-id=<$1>" '
+		index($0, want) && $0 ~ /postfix\/cleanup\[/ {
+			for (i = 1; i <= NF; i++) if ($i ~ /^[0-9A-F]+:$/) { sub(":", "", $i); print $i; exit }
+		}' "$SENDER_LOG"
+}
+
+# queue_id_wait MSGID: the queue id, waiting up to 20 s for it.
+queue_id_wait() {
+	local qid="" deadline=$(( $(date +%s) + 20 ))
+	while :; do
+		qid=$(queue_id "$1")
+		[ -z "$qid" ] || { echo "$qid"; return 0; }
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# delivery_lines QID: the sender's to=... status=... lines for QID.
+delivery_lines() { grep -F " $1: to=<" "$SENDER_LOG" | grep 'status=' || true; }
+
+# mail_status_is QID STATUS: the last delivery line for QID says STATUS.
+mail_status_is() { delivery_lines "$1" | tail -n 1 | grep -q "status=$2 "; }
+
+# mail_sent QID: delivered (status=sent).
+mail_sent() { mail_status_is "$1" sent; }
+
+# mail_queued QID: still in the sender's queue.
+mail_queued() { postqueue -j | grep -q "\"queue_id\": *\"$1\""; }
+
+# queue_empty: the sender's queue holds nothing.
+queue_empty() { postqueue -p | grep -q '^Mail queue is empty'; }
+
+# maildir_file MAILDIR SUBJECT: the delivered file with that Subject.
+maildir_file() {
+	local f
+	f=$(find "$1/new" -type f -exec grep -lFx "Subject: $2" {} + | head -n 1)
+	[ -n "$f" ] && echo "$f"
+}
+
+# maildir_count_subject MAILDIR SUBJECT: how many files carry that Subject.
+maildir_count_subject() {
+	find "$1/new" -type f -exec grep -lFx "Subject: $2" {} + | wc -l
+}
+
+# body_of FILE: the message body (after the first empty line).
+body_of() { sed '1,/^$/d' "$1"; }
+
+# is_fake_addr ADDR: inside fake_network (240.0.0.0/5) or fake_network6
+# (2001:db8::/32), the defaults.
+is_fake_addr() {
+	case $1 in
+	24[0-7].*.*.*) return 0 ;;
+	2001:db8:* | 2001:DB8:*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# log_mark FILE: the current size of FILE; log_since FILE MARK: what was
+# written to FILE after MARK. Cases read only their own part of a log.
+log_mark() { stat -c %s "$1" 2>/dev/null || echo 0; }
+log_since() { tail -c +$(($2 + 1)) "$1" 2>/dev/null || true; }
+
+# expect_no_dns_since MARK: the counting listener saw no query since
+# dns_count printed MARK; prints the queries if it did.
+expect_no_dns_since() {
+	local n
+	n=$(dns_count)
+	[ "$n" = "$1" ] && return 0
+	echo "the counting DNS listener saw $((n - $1)) queries:" >&2
+	dns_log | tail -n +$(($1 + 1)) >&2
+	return 1
+}
+
+# fail MESSAGE: end a case with a reason.
+fail() { echo "FAILED: $*" >&2; return 1; }
+
 e2e_exit() {
 	local rc=$?
 	trap - EXIT
+	if [ -n "${E2E_CASES_PENDING:-}" ]; then
+		echo "e2e: 0 passed, $E2E_CASES_PENDING failed (the world did not come up)" >&2
+	fi
 	world_down || rc=1
 	e2e_assert_no_leftovers || rc=1
 	if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then

@@ -17,15 +17,19 @@
 #	naming the recipient). Mail for any other domain is refused at RCPT
 #	with "554 5.7.1 ... Relay access denied".
 #
-#	Every onion client arrives from 127.0.0.1, so loopback must not be
-#	trusted: mynetworks is empty, globally and on the smtpd itself, and
-#	smtpd_relay_restrictions is reject_unauth_destination alone (no
-#	permit_mynetworks). The instance sends nothing: default and relay
-#	transports are error(8), DNS is off, and smtpd does not look up the
+#	Every onion client arrives from 127.0.0.1. main.cf keeps Debian's
+#	defaults, which trust loopback (mynetworks = 127.0.0.0/8,
+#	permit_mynetworks first in smtpd_relay_restrictions): the open-relay
+#	trap. The onion's smtpd on PORT overrides both (-o mynetworks= -o
+#	smtpd_relay_restrictions=reject_unauth_destination), so that it
+#	refuses relaying from anyone; a second smtpd on PORT+100 (the trap
+#	port, RECV_TRAP_PORT) keeps main.cf's settings, as a control that
+#	shows the trap is real. The instance sends nothing: default and relay
+#	transports are discard(8), DNS is off, and smtpd does not look up the
 #	client's name.
 #
 #	start returns once the smtpd answers with its 220 banner, and writes
-#	DIR/env: RECV_DIR RECV_PORT RECV_CONF RECV_MAILDIR RECV_LOG
+#	DIR/env: RECV_DIR RECV_PORT RECV_TRAP_PORT RECV_CONF RECV_MAILDIR RECV_LOG
 #	RECV_DOMAINS.
 #
 #	stop runs 'postfix stop' and waits until no process is left in the
@@ -39,6 +43,9 @@
 
 set -euo pipefail
 
+# Where Debian's own master.cf and friends are read from.
+POSTFIX_DIST=${POSTFIX_DIST:-/etc/postfix}
+TRAP_OFFSET=100
 MAIL_UID=$(id -u nobody)
 MAIL_GID=$(id -g nobody)
 
@@ -75,11 +82,13 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 
-# Loopback is where every onion client comes from: trust nobody.
-mynetworks =
+# Debian's defaults: loopback is trusted. Every onion client arrives
+# from 127.0.0.1, so this alone would make the onion an open relay (the
+# trap). The onion's own smtpd (master.cf) overrides it; the trap port
+# keeps it, as a control.
+mynetworks = 127.0.0.0/8
 relay_domains =
-smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions =
+smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination
 smtpd_peername_lookup = no
 smtpd_banner = \$myhostname ESMTP receiver
 
@@ -89,9 +98,11 @@ virtual_mailbox_maps = static:Maildir/
 virtual_uid_maps = static:$MAIL_UID
 virtual_gid_maps = static:$MAIL_GID
 
-# This instance receives only.
-default_transport = error:receiver sends nothing
-relay_transport = error:receiver sends nothing
+# This instance receives only: whatever it would relay is thrown away
+# (discard rather than error, which smtpd would reject at RCPT, so that
+# the trap port shows the relay permission itself).
+default_transport = discard:receiver sends nothing
+relay_transport = discard:receiver sends nothing
 smtp_dns_support_level = disabled
 alias_maps =
 alias_database =
@@ -102,10 +113,12 @@ readme_directory = no
 EOF
 }
 
-# Debian's master.cf, with the stock smtpd replaced by one on PORT and no
-# chroot anywhere (a chroot would need copies of /etc files in the spool).
+# Debian's master.cf, with the stock smtpd replaced by the onion's port
+# and the trap port, and no chroot anywhere (a chroot would need copies
+# of /etc files in the spool). The onion's port is made with the
+# commands docs/postfix.md shows (postconf -Me, postconf -P).
 write_master_cf() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 trap=$3 svc
 	awk '
 		/^#/ || NF == 0 { print; next }
 		/^[ \t]/ { if (!skip) print; next }
@@ -113,13 +126,13 @@ write_master_cf() {
 		skip { next }
 		NF >= 8 { $5 = "n" }
 		{ print }
-	' /etc/postfix/master.cf >"$dir/etc/master.cf"
-	cat >>"$dir/etc/master.cf" <<EOF
-127.0.0.1:$port inet n - n - - smtpd
-  -o syslog_name=recv-$(basename "$dir")/smtpd
-  -o mynetworks=
-  -o smtpd_relay_restrictions=reject_unauth_destination
-EOF
+	' "$POSTFIX_DIST/master.cf" >"$dir/etc/master.cf"
+	svc=127.0.0.1:$port/inet
+	postconf -c "$dir/etc" -Me "$svc=127.0.0.1:$port inet n - n - - smtpd"
+	postconf -c "$dir/etc" -P "$svc/syslog_name=recv-$(basename "$dir")/onion" \
+		"$svc/mynetworks=" "$svc/smtpd_relay_restrictions=reject_unauth_destination"
+	postconf -c "$dir/etc" -Me "127.0.0.1:$trap/inet=127.0.0.1:$trap inet n - n - - smtpd"
+	postconf -c "$dir/etc" -P "127.0.0.1:$trap/inet/syslog_name=recv-$(basename "$dir")/trap"
 }
 
 cmd_start() {
@@ -131,15 +144,15 @@ cmd_start() {
 	fi
 	mkdir -p "$dir/etc" "$dir/spool" "$dir/data" "$dir/Maildir"
 	chmod 755 "$dir" "$dir/etc"
-	cp /etc/postfix/postfix-files /etc/postfix/dynamicmaps.cf "$dir/etc/"
-	cp -r /etc/postfix/postfix-files.d /etc/postfix/dynamicmaps.cf.d "$dir/etc/"
+	cp "$POSTFIX_DIST/postfix-files" "$POSTFIX_DIST/dynamicmaps.cf" "$dir/etc/"
+	cp -r "$POSTFIX_DIST/postfix-files.d" "$POSTFIX_DIST/dynamicmaps.cf.d" "$dir/etc/"
 	chown postfix "$dir/data"
 	chmod 700 "$dir/data"
 	mkdir -p "$dir/Maildir/new" "$dir/Maildir/cur" "$dir/Maildir/tmp"
 	chown -R "$MAIL_UID:$MAIL_GID" "$dir/Maildir"
 	: >"$dir/maillog"
 	write_main_cf "$dir" "$port" "$@"
-	write_master_cf "$dir" "$port"
+	write_master_cf "$dir" "$port" $((port + TRAP_OFFSET))
 	# 'postfix start' runs its own checks. Postfix commands print their
 	# errors only to the maillog or a terminal: on failure, lend one.
 	if ! postfix -c "$dir/etc" start >"$dir/start.log" 2>&1; then
@@ -159,6 +172,7 @@ cmd_start() {
 	{
 		printf "RECV_DIR='%s'\n" "$dir"
 		printf "RECV_PORT=%s\n" "$port"
+		printf "RECV_TRAP_PORT=%s\n" $((port + TRAP_OFFSET))
 		printf "RECV_CONF='%s'\n" "$dir/etc"
 		printf "RECV_MAILDIR='%s'\n" "$dir/Maildir"
 		printf "RECV_LOG='%s'\n" "$dir/maillog"

@@ -5,6 +5,8 @@
 #	tornet.sh up DIR
 #	tornet.sh down DIR
 #	tornet.sh wait-onion DIR ONION PORT [SECONDS]
+#	tornet.sh stop-node DIR NAME
+#	tornet.sh start-node DIR NAME
 #	tornet.sh layout
 # DESCRIPTION
 #	up builds and starts, under DIR, a Tor network in testing mode:
@@ -19,6 +21,12 @@
 #
 #	wait-onion probes ONION:PORT through the SocksPort until a SOCKS5
 #	CONNECT succeeds, or fails after SECONDS (default 120).
+#
+#	stop-node stops one node (client, hs, a0, r1, ...) and waits until
+#	it has exited; start-node starts it again with the same torrc and
+#	DataDirectory and returns once its control port (client, hs) or
+#	its ORPort answers, or fails after 60 s. The network's other nodes
+#	keep running: this is how a test takes Tor away from a sender.
 #
 #	layout prints the port variables (shell assignments) that up will
 #	use for the current TORNET_BASE, so that a caller can configure
@@ -448,6 +456,61 @@ cmd_wait_onion() {
 	done
 }
 
+node_port() {
+	layout
+	case $1 in
+	client) echo "$CONTROL_PORT" ;;
+	hs) echo "$HS_CONTROL_PORT" ;;
+	a[0-2]) echo $((BASE + ${1#a})) ;;
+	r[0-2]) echo $((BASE + 20 + ${1#r})) ;;
+	*) die "no such node: $1" ;;
+	esac
+}
+
+cmd_stop_node() {
+	local name=$1 pid deadline
+	[ -r "$DIR/$name/tor.pid" ] || die "node $name is not running (no $DIR/$name/tor.pid)"
+	pid=$(cat "$DIR/$name/tor.pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	deadline=$(( $(date +%s) + 15 ))
+	while pid_alive "$pid"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		sleep 0.05
+	done
+	mv "$DIR/$name/tor.pid" "$DIR/$name/tor.pid.old"
+}
+
+cmd_start_node() {
+	local name=$1 port deadline
+	port=$(node_port "$name")
+	[ -r "$DIR/$name/torrc" ] || die "no torrc for node $name"
+	if [ -r "$DIR/$name/tor.pid" ] && pid_alive "$(cat "$DIR/$name/tor.pid")"; then
+		die "node $name is running already"
+	fi
+	start_node "$name"
+	deadline=$(( $(date +%s) + 60 ))
+	until ! port_free "$port"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			last_logs "$name"
+			die "node $name: nothing answers on port $port after 60 s"
+		fi
+		pid_alive "$(cat "$DIR/$name/tor.pid")" || { last_logs "$name"; die "node $name exited"; }
+		sleep 0.05
+	done
+	write_env_pids
+}
+
+# The env file names every running tor: keep it true after a restart.
+write_env_pids() {
+	local pids="" f
+	for f in "$DIR"/*/tor.pid; do
+		[ -e "$f" ] && pids="$pids $(cat "$f")"
+	done
+	sed -i "s/^TOR_PIDS=.*/TOR_PIDS='${pids# }'/" "$DIR/env"
+}
+
 cmd_down() {
 	local f pid left=() deadline
 	[ -d "$DIR" ] || return 0
@@ -484,7 +547,7 @@ if [ "${1:-}" = layout ]; then
 		"$BASE" "$SOCKS_PORT" "$CONTROL_PORT" "$HS_CONTROL_PORT" "$ONION1_TARGET_PORT" "$ONION2_TARGET_PORT"
 	exit 0
 fi
-[ $# -ge 2 ] || die "usage: tornet.sh up|down DIR | wait-onion DIR ONION PORT [SECONDS] | layout"
+[ $# -ge 2 ] || die "usage: tornet.sh up|down DIR | wait-onion DIR ONION PORT [SECONDS] | stop-node|start-node DIR NAME | layout"
 CMD=$1
 [ "$CMD" != up ] || mkdir -p "$2"
 [ -d "$2" ] || { [ "$CMD" = down ] && exit 0; die "no such directory: $2"; }
@@ -493,6 +556,8 @@ shift 2
 case $CMD in
 up) [ $# -eq 0 ] || die "usage: tornet.sh up DIR"; cmd_up ;;
 down) cmd_down ;;
+stop-node) [ $# -eq 1 ] || die "usage: tornet.sh stop-node DIR NAME"; cmd_stop_node "$1" ;;
+start-node) [ $# -eq 1 ] || die "usage: tornet.sh start-node DIR NAME"; cmd_start_node "$1" ;;
 wait-onion) [ $# -ge 2 ] || die "usage: tornet.sh wait-onion DIR ONION PORT [SECONDS]"; cmd_wait_onion "$@" ;;
 *) die "unknown command '$CMD'" ;;
 esac

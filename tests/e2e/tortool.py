@@ -5,6 +5,7 @@ SYNOPSIS
     tortool.py socks-connect --socks-port P [--socks-host H] [--user U]
                              [--timeout S] [--expect-banner] HOST PORT
     tortool.py control --port P [--cookie FILE] COMMAND...
+    tortool.py make-onion
 
 DESCRIPTION
     socks-connect performs one SOCKS5 CONNECT by name (ATYP 3) through the
@@ -18,6 +19,11 @@ DESCRIPTION
     (cookie when --cookie is given, otherwise the null method) and prints
     the replies.
 
+    make-onion prints a valid v3 onion address that no service publishes:
+    the public key of a fresh random Ed25519 secret scalar (so Tor's own
+    check, a point of prime order on the curve, passes), its SHA3-256
+    checksum and version 3. The secret is thrown away.
+
 EXIT STATUS
     0 on success; 1 when Tor answered with a non-zero reply code or the
     control command failed; 2 on local or protocol trouble (no SocksPort,
@@ -29,6 +35,9 @@ NEVER
 """
 
 import argparse
+import base64
+import hashlib
+import secrets
 import socket
 import sys
 import time
@@ -156,6 +165,62 @@ def cmd_control(args):
     return status
 
 
+# Ed25519 (RFC 8032): the twisted Edwards curve -x^2 + y^2 = 1 + d x^2 y^2
+# over GF(2^255 - 19). Only what a public key needs: affine addition and
+# scalar multiplication of the base point; speed does not matter here.
+ED_P = 2 ** 255 - 19
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+
+
+def ed_add(a, b):
+    x1, y1 = a
+    x2, y2 = b
+    t = ED_D * x1 * x2 * y1 * y2 % ED_P
+    x3 = (x1 * y2 + x2 * y1) * pow(1 + t, ED_P - 2, ED_P) % ED_P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, ED_P - 2, ED_P) % ED_P
+    return x3, y3
+
+
+def ed_base():
+    """The base point: y = 4/5, x the even square root."""
+    y = 4 * pow(5, ED_P - 2, ED_P) % ED_P
+    xx = (y * y - 1) * pow(ED_D * y * y + 1, ED_P - 2, ED_P) % ED_P
+    x = pow(xx, (ED_P + 3) // 8, ED_P)
+    if (x * x - xx) % ED_P != 0:
+        x = x * pow(2, (ED_P - 1) // 4, ED_P) % ED_P
+    if x % 2:
+        x = ED_P - x
+    return x, y
+
+
+def ed_public(scalar):
+    """Encode scalar * B: y little-endian, the sign of x in the top bit."""
+    result, addend = (0, 1), ed_base()
+    while scalar:
+        if scalar & 1:
+            result = ed_add(result, addend)
+        addend = ed_add(addend, addend)
+        scalar >>= 1
+    x, y = result
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def onion_from_key(pubkey):
+    """rend-spec-v3: base32(PUBKEY | CHECKSUM | VERSION) + ".onion"."""
+    version = b"\x03"
+    checksum = hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2]
+    return base64.b32encode(pubkey + checksum + version).decode().lower() + ".onion"
+
+
+def cmd_make_onion(_args):
+    # A clamped scalar, as an Ed25519 secret key would give.
+    scalar = int.from_bytes(secrets.token_bytes(32), "little")
+    scalar &= (1 << 254) - 8
+    scalar |= 1 << 254
+    print(onion_from_key(ed_public(scalar)))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(prog="tortool.py")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -171,7 +236,10 @@ def main():
     ct.add_argument("--port", type=int, required=True)
     ct.add_argument("--cookie")
     ct.add_argument("commands", nargs="+")
+    sub.add_parser("make-onion")
     args = parser.parse_args()
+    if args.what == "make-onion":
+        return cmd_make_onion(args)
     if args.what == "socks-connect":
         return cmd_socks_connect(args)
     return cmd_control(args)
