@@ -116,7 +116,7 @@ check-asan:
 	    LDFLAGS="$(SAN)" check-unit check-integration
 
 check-e2e: all
-	@sh tests/e2e/run.sh
+	@bash tests/e2e/run.sh
 
 clean:
 	rm -rf build
