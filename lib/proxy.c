@@ -78,14 +78,38 @@ via_text(const struct onionshim_ctx *ctx, const struct onionshim_socks5_trace *t
 }
 
 /* warn_unmapped - once per onion and process, whatever the outcome. */
+/* describe_dest - "name[addr]:port -> onion:port" (Postfix's own form
+ * first), or the address, for a log line. Only called when one is written. */
 static void
-warn_unmapped(struct onionshim_ctx *ctx, const struct onionshim_plan *plan, const char *where)
+describe_dest(struct onionshim_ctx *ctx, const struct sockaddr *sa,
+	      const struct onionshim_plan *plan, char *out, size_t outlen)
 {
+	struct onionshim_name name;
+	char host[64];
+
+	if (plan->verdict != ONIONSHIM_PROXY_NAME) {
+		onionshim_sockaddr_text(sa, out, outlen);
+		return;
+	}
+	onionshim_shim_name_of(ctx, plan->slot, &plan->target, &name);
+	sa_host(sa, host, sizeof(host));
+	snprintf(out, outlen, "%s[%s]:%u -> %s:%u", name.buf, host, sa_port(sa),
+		 plan->dst.name, plan->dst.port);
+}
+
+static void
+warn_unmapped(struct onionshim_ctx *ctx, const struct sockaddr *sa,
+	      const struct onionshim_plan *plan)
+{
+	char where[96];
+
 	if (plan->verdict == ONIONSHIM_PROXY_NAME && plan->target.kind == ONIONSHIM_NAME_ONION &&
-	    onionshim_shim_warn_once(ctx, plan->slot))
+	    onionshim_shim_warn_once(ctx, plan->slot)) {
+		onionshim_sockaddr_text(sa, where, sizeof(where));
 		onionshim_log(ONIONSHIM_LOG_WARNING, "%s is not in onion_map: its fake address "
 			      "%s is only known to this process; list every onion destination "
 			      "in onion_map", plan->dst.name, where);
+	}
 }
 
 int
@@ -93,35 +117,30 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 			socklen_t len, const struct onionshim_plan *plan)
 {
 	struct onionshim_socks5_trace tr;
-	struct onionshim_name name;
 	struct sockaddr_storage local;
 	socklen_t locallen = sizeof(local);
 	struct stat st;
-	char where[96], host[64], dest[400], via[80], why[640], user[300];
+	char where[96], dest[400], via[80], why[640];
 	const char *isolate = NULL;
 	int rc;
 
-	onionshim_sockaddr_text(sa, where, sizeof(where));
-	if (plan->verdict == ONIONSHIM_PROXY_NAME) {
-		/* Postfix's own form: name[addr]:port, then where it really goes */
-		onionshim_shim_name_of(ctx, plan->slot, &plan->target, &name);
-		sa_host(sa, host, sizeof(host));
-		snprintf(dest, sizeof(dest), "%s[%s]:%u -> %s:%u", name.buf, host, sa_port(sa),
-			 plan->dst.name, plan->dst.port);
-		snprintf(user, sizeof(user), "%s", plan->dst.name);
-	} else {
-		snprintf(dest, sizeof(dest), "%s", where);
-		snprintf(user, sizeof(user), "%s", where);
+	/* text is built only for lines that are written: this is the hot path */
+	if (ctx->cfg.isolation == ONIONSHIM_ISOLATION_DESTINATION) {
+		if (plan->verdict == ONIONSHIM_PROXY_NAME) {
+			isolate = plan->dst.name;
+		} else {
+			onionshim_sockaddr_text(sa, where, sizeof(where));
+			isolate = where;
+		}
 	}
-	if (ctx->cfg.isolation == ONIONSHIM_ISOLATION_DESTINATION)
-		isolate = user;
-	warn_unmapped(ctx, plan, where);
+	warn_unmapped(ctx, sa, plan);
 	rc = onionshim_socks5_connect_fd(&ctx->cfg, fd, &plan->dst, isolate, &tr);
-	via_text(ctx, &tr, via, sizeof(via));
 	if (tr.failed.buf[0] && tr.server >= 0)
 		onionshim_log(ONIONSHIM_LOG_WARNING, "SOCKS server failed over: %s; using %s",
 			      tr.failed.buf, ctx->cfg.socks[tr.server].text);
 	if (rc < 0) {
+		describe_dest(ctx, sa, plan, dest, sizeof(dest));
+		via_text(ctx, &tr, via, sizeof(via));
 		describe_failure(rc, &tr, why, sizeof(why));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "connect to %s failed%s after %u ms: %s",
 			      dest, via, tr.ms_total, why);
@@ -130,9 +149,13 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 && fstat(fd, &st) == 0)
 		onionshim_shim_sock_record(ctx, st.st_ino, (struct sockaddr *)&local, locallen, sa,
 					   len);
-	onionshim_log(ONIONSHIM_LOG_INFO, "connect to %s%s: connected in %u ms%s", dest, via,
-		      tr.ms_total, tr.replaced ? " (socket replaced to reach the SOCKS server)"
-		      : "");
+	if (onionshim_log_enabled(ONIONSHIM_LOG_INFO)) {
+		describe_dest(ctx, sa, plan, dest, sizeof(dest));
+		via_text(ctx, &tr, via, sizeof(via));
+		onionshim_log(ONIONSHIM_LOG_INFO, "connect to %s%s: connected in %u ms%s", dest,
+			      via, tr.ms_total, tr.replaced ?
+			      " (socket replaced to reach the SOCKS server)" : "");
+	}
 	return 0;
 }
 

@@ -14,6 +14,8 @@
  *	allocates; calls no hooked function.
  */
 #include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -100,20 +102,48 @@ static int stub_r(void)
 static int real_status;
 static char real_missing[256];
 
-/* resolve - dlsym NAME, refusing an address inside this very library. */
+/* <resolv.h>, through real.h, defines p_type as a function name */
+#undef p_type
+
+/* Where this library's own code lies: found once, then a comparison. */
+static uintptr_t self_lo, self_hi;
+
+static int
+find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (me < lo || me >= hi)
+		return 0;
+	self_lo = lo;
+	self_hi = hi;
+	return 1;
+}
+
+/*
+ * resolve - dlsym NAME, refusing an address inside this very library.
+ * (dladdr per symbol would cost some 50,000 instructions each at start-up.)
+ */
 static void *
 resolve(const char *name)
 {
-	Dl_info self, found;
-	void *p;
+	uintptr_t p = (uintptr_t)dlsym(RTLD_NEXT, name);
 
-	p = dlsym(RTLD_NEXT, name);
-	if (p == NULL)
+	if (p == 0 || (p >= self_lo && p < self_hi))
 		return NULL;
-	if (dladdr((void *)resolve, &self) && dladdr(p, &found) &&
-	    self.dli_fbase == found.dli_fbase)
-		return NULL;
-	return p;
+	return (void *)p;
 }
 
 /*
@@ -139,6 +169,7 @@ resolve(const char *name)
 static void
 real_init_once(void)
 {
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)resolve);
 	RESOLVE(connect, stub_connect);
 	RESOLVE(getpeername, stub_getpeername);
 	RESOLVE(getaddrinfo, stub_getaddrinfo);

@@ -143,8 +143,11 @@ remember_name(struct onionshim_ctx *ctx, uint32_t slot, const char *name)
 	struct onionshim_name_entry *e = &ctx->names[slot & (ONIONSHIM_NAME_TABLE_SIZE - 1)];
 
 	pthread_mutex_lock(&ctx->lock);
-	e->slot = slot;
-	snprintf(e->name.buf, sizeof(e->name.buf), "%s", name);
+	/* a name is looked up again and again: write only when it changes */
+	if (e->slot != slot || strcmp(e->name.buf, name) != 0) {
+		e->slot = slot;
+		snprintf(e->name.buf, sizeof(e->name.buf), "%s", name);
+	}
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -162,6 +165,69 @@ onionshim_shim_name_of(struct onionshim_ctx *ctx, uint32_t slot,
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/*
+ * bare_onion - NAME as a bare lower-case onion ("<56>.onion", one trailing
+ * dot allowed) into OUT, without validating it. Returns 1, or 0 when NAME
+ * has a subdomain or another shape (the full check then decides).
+ */
+static int
+bare_onion(const char *name, size_t len, struct onionshim_onion *out)
+{
+	size_t i, n = ONIONSHIM_ONION_LABEL_LEN + 6;
+
+	if (len == n + 1 && name[n] == '.')
+		len = n;
+	if (len != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		out->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	out->buf[n] = '\0';
+	return out->buf[ONIONSHIM_ONION_LABEL_LEN] == '.';
+}
+
+/*
+ * known_onion - an onion this process already validated: a map destination
+ * whose check is remembered, or one in the table of onions met before. Its
+ * SHA3 check (about 10,000 instructions) then runs only once per process.
+ * Returns 1 with T set, or 0.
+ */
+static int
+known_onion(struct onionshim_ctx *ctx, const struct onionshim_onion *onion,
+	    struct onionshim_target *t)
+{
+	const struct onionshim_map_dest *d = NULL;
+	const struct onionshim_onion *o;
+	uint32_t slot;
+	int hit;
+
+	if (ctx->have_map && ensure_map(ctx) == 0)
+		d = onionshim_map_by_onion(&ctx->map, onion->buf, 0);
+	if (d != NULL) {
+		if (__atomic_load_n(&d->check, __ATOMIC_ACQUIRE) != ONIONSHIM_MAP_VALID)
+			return 0;
+		t->kind = ONIONSHIM_NAME_MAPPED_ONION;
+		t->onion = *onion;
+		t->slot = d->slot;
+		t->line = d->line;
+		return 1;
+	}
+	slot = onionshim_fake_home(onion->buf, ONIONSHIM_ONION_LABEL_LEN + 6,
+				   onionshim_fake_nslots(&ctx->cfg));
+	pthread_mutex_lock(&ctx->lock);
+	o = onionshim_fake_table_find(&ctx->fakes, slot);
+	hit = o != NULL && strcmp(o->buf, onion->buf) == 0;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!hit)
+		return 0;
+	t->kind = ONIONSHIM_NAME_ONION;
+	t->onion = *onion;
+	t->slot = slot;
+	return 1;
+}
+
 /* resolve_onion - a name ending in .onion: valid v3 or deferred. */
 static int
 resolve_onion(struct onionshim_ctx *ctx, const char *name, size_t len, struct onionshim_target *t)
@@ -170,6 +236,8 @@ resolve_onion(struct onionshim_ctx *ctx, const char *name, size_t len, struct on
 	const struct onionshim_map_dest *d = NULL;
 	int rc;
 
+	if (bare_onion(name, len, &t->onion) && known_onion(ctx, &t->onion, t))
+		return 0;
 	st = onionshim_onion_check(name, len, &t->onion);
 	if (st != ONIONSHIM_ONION_OK) {
 		onionshim_log(ONIONSHIM_LOG_NOTICE,
@@ -181,6 +249,8 @@ resolve_onion(struct onionshim_ctx *ctx, const char *name, size_t len, struct on
 	if (ctx->have_map && ensure_map(ctx) == 0)
 		d = onionshim_map_by_onion(&ctx->map, t->onion.buf, 0);
 	if (d != NULL) {
+		/* remember the check, so that the next lookup skips it */
+		onionshim_map_dest_check(d);
 		t->kind = ONIONSHIM_NAME_MAPPED_ONION;
 		t->slot = d->slot;
 		t->line = d->line;
@@ -413,8 +483,9 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
 		return deny(plan, errno);
-	onionshim_sockaddr_text(sa, text, sizeof(text));
+	/* the address as text only for a line that is written: the hot path */
 	if (type != SOCK_STREAM) {
+		onionshim_sockaddr_text(sa, text, sizeof(text));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "connect of a %s socket to %s refused: "
 			      "only TCP goes through Tor", type == SOCK_DGRAM ? "datagram" :
 			      "non-stream", text);
@@ -423,6 +494,7 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 	if (rc == 0) {
 		rc = onionshim_shim_target_of(ctx, plan->slot, &plan->target);
 		if (rc < 0) {
+			onionshim_sockaddr_text(sa, text, sizeof(text));
 			onionshim_log(ONIONSHIM_LOG_WARNING, "connect to %s refused: %s", text,
 				      rc == -EINVAL ? "its onion_map destination is not a valid "
 				      "onion" : "a fake address that no lookup in this process "
@@ -438,19 +510,21 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 		return 0;
 	}
 	if (rc < 0 && rc != -ENOENT) {
+		onionshim_sockaddr_text(sa, text, sizeof(text));
 		onionshim_log(ONIONSHIM_LOG_WARNING, "connect to %s refused: an address in "
 			      "fake_network that is no destination", text);
 		return deny(plan, EHOSTUNREACH);
 	}
 	/* route = all, a plain address */
-	sa = unmap4(sa, &tmp);
-	if (is_loopback(sa)) {
+	if (is_loopback(unmap4(sa, &tmp))) {
 		if (ctx->cfg.allow_localhost)
 			return 0;
+		onionshim_sockaddr_text(sa, text, sizeof(text));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "connect to %s refused: loopback, and "
 			      "allow_localhost = no", text);
 		return deny(plan, EPERM);
 	}
+	sa = unmap4(sa, &tmp);
 	plan->verdict = ONIONSHIM_PROXY_ADDR;
 	plan->dst.port = sa_port(sa);
 	if (sa->sa_family == AF_INET) {

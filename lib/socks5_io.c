@@ -583,8 +583,12 @@ run(const struct onionshim_config *cfg, int fd, int keep_on_eintr, uint8_t cmd,
 	tr->ms_total = onionshim_ms_since(start);
 	if (rc < 0 && tr->server >= 0)
 		(void)shutdown(fd, SHUT_RDWR);	/* spent: see the header */
-	/* a replaced socket is not the caller's file: restore on it too */
-	if (fcntl(fd, F_SETFL, flags) < 0 && rc == 0)
+	/*
+	 * Restore what was changed: the caller's flags on its own socket when
+	 * it was blocking, and all of them on a replaced one (not the caller's
+	 * file). Postfix's sockets are non-blocking already: no call at all.
+	 */
+	if ((!(flags & O_NONBLOCK) || tr->replaced) && fcntl(fd, F_SETFL, flags) < 0 && rc == 0)
 		rc = -errno;
 	return rc;
 }
