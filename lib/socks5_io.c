@@ -185,8 +185,11 @@ send_all(const struct io *io, const uint8_t *buf, size_t len)
  * closed first (the caller says what was short), or -errno.
  */
 static int
-recv_exact(const struct io *io, uint8_t *buf, size_t len)
+recv_exact(const struct io *io, uint8_t *buf, size_t len, size_t *got)
 {
+	uint8_t *start = buf;
+
+	*got = 0;
 	while (len > 0) {
 		ssize_t n = recv(io->fd, buf, len, 0);
 		int rc;
@@ -194,6 +197,7 @@ recv_exact(const struct io *io, uint8_t *buf, size_t len)
 		if (n > 0) {
 			buf += n;
 			len -= (size_t)n;
+			*got = (size_t)(buf - start);
 		} else if (n == 0) {
 			return -ENODATA;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -413,12 +417,26 @@ reach_server(const struct onionshim_config *cfg, const struct io *io,
  * read_step - read LEN bytes of the server's answer; STEP names it for
  * the log. Returns 0 or -errno with TR->why set.
  */
+static int read_step_got(const struct io *io, uint8_t *buf, size_t len, size_t *got,
+			 const char *step, const struct onionshim_config *cfg,
+			 struct onionshim_socks5_trace *tr);
+
 static int
 read_step(const struct io *io, uint8_t *buf, size_t len, const char *step,
 	  const struct onionshim_config *cfg, struct onionshim_socks5_trace *tr)
 {
+	size_t got;
+
+	return read_step_got(io, buf, len, &got, step, cfg, tr);
+}
+
+/* read_step_got - read_step that also says how many bytes did arrive. */
+static int
+read_step_got(const struct io *io, uint8_t *buf, size_t len, size_t *got, const char *step,
+	      const struct onionshim_config *cfg, struct onionshim_socks5_trace *tr)
+{
 	const char *server = cfg->socks[tr->server].text;
-	int rc = recv_exact(io, buf, len);
+	int rc = recv_exact(io, buf, len, got);
 
 	if (rc == -ENODATA) {
 		onionshim_errf(&tr->why, "SOCKS server %s closed the connection before its %s "
@@ -484,9 +502,10 @@ exchange(const struct io *io, uint8_t cmd, const struct onionshim_socks5_addr *d
 	 const struct onionshim_config *cfg, struct onionshim_socks5_trace *tr)
 {
 	struct onionshim_socks5_buf b = { .len = 0 };
-	uint8_t r[ONIONSHIM_SOCKS5_REPLY_MAX];
+	uint8_t r[ONIONSHIM_SOCKS5_REPLY_MAX + 2];
 	const char *server = cfg->socks[tr->server].text;
-	int auth = user != NULL, rc;
+	int auth = user != NULL, rc, mrc;
+	size_t got;
 	ssize_t size;
 
 	if ((rc = onionshim_socks5_greeting(&b, auth)) < 0 ||
@@ -494,18 +513,28 @@ exchange(const struct io *io, uint8_t cmd, const struct onionshim_socks5_addr *d
 		onionshim_errf(&tr->why, "cannot encode the request: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = send_step(io, &b, "the request", cfg, tr)) < 0 ||
-	    (rc = read_step(io, r, 2, "method reply", cfg, tr)) < 0)
+	if ((rc = send_step(io, &b, "the request", cfg, tr)) < 0)
 		return rc;
-	if ((rc = onionshim_socks5_method_reply(r, auth)) < 0) {
-		onionshim_errf(&tr->why, rc == -EACCES ? "SOCKS server %s accepts none of our "
+	/*
+	 * Without a login, the method reply and the reply's 5-byte head come
+	 * in one read: every reply is longer than its head, so this never
+	 * reads past it. A refusal (05 FF and a close) is still told apart.
+	 */
+	rc = read_step_got(io, r, auth ? 2 : 7, &got, auth ? "method reply" : "reply", cfg, tr);
+	if (rc < 0 && got < 2)
+		return rc;
+	if ((mrc = onionshim_socks5_method_reply(r, auth)) < 0) {
+		onionshim_errf(&tr->why, mrc == -EACCES ? "SOCKS server %s accepts none of our "
 			       "methods" : "SOCKS server %s sent a bad method reply (not SOCKS5?)",
 			       server);
-		return rc;
+		return mrc;
 	}
-	if (auth && (rc = login(io, user, cmd, dst, cfg, tr)) < 0)
+	if (rc < 0)
 		return rc;
-	if ((rc = read_step(io, r, 5, "reply", cfg, tr)) < 0)
+	if (!auth)
+		memmove(r, r + 2, 5);
+	else if ((rc = login(io, user, cmd, dst, cfg, tr)) < 0 ||
+		 (rc = read_step(io, r, 5, "reply", cfg, tr)) < 0)
 		return rc;
 	size = onionshim_socks5_reply_size(r, 5);
 	if (size < 0) {
