@@ -31,6 +31,9 @@ make all tests || { echo "check: build failed"; echo "0 passed, 1 failed"; exit 
 run_suite unit sh tests/unit/run.sh build
 run_suite integration bash tests/integration/all.sh build
 run_suite asan make -s check-asan
+run_suite fuzz-replay make -s check-fuzz-replay
+run_suite stress make -s check-stress
+run_suite stress-tsan make -s check-tsan
 if [ -x tests/e2e/run.sh ]; then
 	run_suite e2e bash tests/e2e/run.sh
 fi
