@@ -116,6 +116,7 @@ check-asan:
 	    LDFLAGS="$(SAN)" check-unit check-integration
 
 check-e2e: all
+	@bash tests/e2e/exim.sh fetch || { apt-get update -qq && bash tests/e2e/exim.sh fetch; }
 	@bash tests/e2e/run.sh
 
 clean:

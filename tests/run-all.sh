@@ -35,6 +35,10 @@ run_suite fuzz-replay make -s check-fuzz-replay
 run_suite stress make -s check-stress
 run_suite stress-tsan make -s check-tsan
 if [ -x tests/e2e/run.sh ]; then
+	# Exim's packages are fetched here: the test namespace has no network
+	bash tests/e2e/exim.sh fetch ||
+		{ apt-get update -qq && bash tests/e2e/exim.sh fetch; } ||
+		echo "e2e: could not fetch Exim's packages; the Exim cases will fail"
 	run_suite e2e bash tests/e2e/run.sh
 fi
 echo
