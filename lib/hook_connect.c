@@ -1,6 +1,6 @@
 /*
  * NAME
- *	hook_connect - connect() and getpeername()
+ *	hook_connect - connect(), getpeername() and shutdown()
  * DESCRIPTION
  *	connect(): AF_UNIX and every family but inet go straight to libc,
  *	before anything else (this path may run between fork and exec).
@@ -9,6 +9,14 @@
  *
  *	getpeername(): on a socket the library connected through Tor, the
  *	address the program connected to (the fake address), not Tor's.
+ *
+ *	shutdown(): SHUT_WR on a socket the library connected through Tor
+ *	does nothing and succeeds. A Tor stream cannot be half-closed: when
+ *	tor reads the end of the program's data it ends the stream both
+ *	ways, and the server's replies to the last commands are lost (Exim
+ *	pipelines QUIT and then half-closes: the reply to the end of data
+ *	never came back and the message was sent again). The program's
+ *	close() still ends the stream; SHUT_RD and SHUT_RDWR go to libc.
  * RETURNS
  *	As libc: 0, or -1 with errno.
  * NEVER
@@ -20,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "onionshim/hooks.h"
+#include "onionshim/log.h"
 #include "onionshim/real.h"
 
 ONIONSHIM_EXPORT int
@@ -52,13 +61,32 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 }
 
+/*
+ * proxied_peer - if FD is a socket this process connected through Tor
+ * (its real peer, in SA/LEN, is a SOCKS server, and the record knows its
+ * inode and local end), the address the program connected to.
+ */
+static int
+proxied_peer(struct onionshim_ctx *ctx, int fd, const struct sockaddr *sa, socklen_t len,
+	     struct sockaddr_storage *peer, socklen_t *peerlen)
+{
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+	struct stat st;
+
+	if (!ctx->ok || !onionshim_shim_is_socks(ctx, sa, len) ||
+	    getsockname(fd, (struct sockaddr *)&local, &locallen) != 0 || fstat(fd, &st) != 0)
+		return -1;
+	return onionshim_shim_sock_peer(ctx, st.st_ino, (struct sockaddr *)&local, locallen,
+					peer, peerlen);
+}
+
 ONIONSHIM_EXPORT int
 getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	struct onionshim_ctx *ctx;
-	struct sockaddr_storage local, peer;
-	socklen_t cap, locallen = sizeof(local), peerlen;
-	struct stat st;
+	struct sockaddr_storage peer;
+	socklen_t cap, peerlen;
 	int saved, rc;
 
 	ctx = onionshim_ready();
@@ -66,15 +94,37 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 		return onionshim_real.getpeername(fd, sa, len);
 	cap = *len;
 	rc = onionshim_real.getpeername(fd, sa, len);
-	if (rc < 0 || !ctx->ok || *len > cap || !onionshim_shim_is_socks(ctx, sa, *len))
+	if (rc < 0 || *len > cap)
 		return rc;
 	saved = errno;
-	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 && fstat(fd, &st) == 0 &&
-	    onionshim_shim_sock_peer(ctx, st.st_ino, (struct sockaddr *)&local, locallen, &peer,
-				     &peerlen) == 0) {
+	if (proxied_peer(ctx, fd, sa, *len, &peer, &peerlen) == 0) {
 		memcpy(sa, &peer, peerlen < cap ? peerlen : cap);
 		*len = peerlen;
 	}
 	errno = saved;
 	return rc;
+}
+
+ONIONSHIM_EXPORT int
+shutdown(int fd, int how)
+{
+	struct onionshim_ctx *ctx;
+	struct sockaddr_storage real, peer;
+	socklen_t reallen = sizeof(real), peerlen;
+	int saved = errno;
+
+	ctx = onionshim_ready();
+	if (how != SHUT_WR)
+		return onionshim_real.shutdown(fd, how);
+	if (onionshim_real.getpeername(fd, (struct sockaddr *)&real, &reallen) == 0 &&
+	    reallen <= sizeof(real) &&
+	    proxied_peer(ctx, fd, (struct sockaddr *)&real, reallen, &peer, &peerlen) == 0) {
+		onionshim_log(ONIONSHIM_LOG_DEBUG,
+			      "shutdown(SHUT_WR) on descriptor %d left undone: a Tor stream "
+			      "cannot be half-closed", fd);
+		errno = saved;
+		return 0;
+	}
+	errno = saved;
+	return onionshim_real.shutdown(fd, how);
 }

@@ -172,6 +172,7 @@ real_init_once(void)
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)resolve);
 	RESOLVE(connect, stub_connect);
 	RESOLVE(getpeername, stub_getpeername);
+	RESOLVE_ANY(shutdown, stub_int);
 	RESOLVE(getaddrinfo, stub_getaddrinfo);
 	RESOLVE(gethostbyname, stub_gethostbyname);
 	RESOLVE(gethostbyname2, stub_gethostbyname2);

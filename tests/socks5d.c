@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	socks5d [--listen ADDR:PORT]... --port-file FILE --record FILE
  *		[--plan PLAN] [--port-plan PORT=ACTION]... [--banner TEXT]
- *		[--resolve NAME=ADDR]... [--ptr ADDR=NAME]...
+ *		[--resolve NAME=ADDR]... [--ptr ADDR=NAME]... [--tor-eof]
  * DESCRIPTION
  *	Listens on each ADDR:PORT (default 127.0.0.1:0; IPv6 as [ADDR]:PORT,
  *	IPV6_V6ONLY) and writes the bound ports, one line per listener in
@@ -45,6 +45,10 @@
  *	\n, \t and \\ escapes; empty for none) and run a small SMTP loop: EHLO
  *	and HELO get a 250 answer, QUIT gets "221 bye" and a close, any other
  *	line is echoed as it came.
+ *
+ *	--tor-eof: in the SMTP loop, end the connection without an answer
+ *	when the client half-closes (within 300 ms of a line), as tor ends a
+ *	stream both ways when its SOCKS client half-closes.
  *
  *	Replies are built here byte by byte, not with the codec, so that a
  *	codec bug cannot hide on both sides of a test.
@@ -109,6 +113,7 @@
 #define STEP_MS		10000		/* each handshake step */
 #define IDLE_MS		600000		/* stalls and the SMTP loop */
 #define DRAIN_MS	2000		/* waiting for the client's FIN */
+#define TOR_EOF_MS	300		/* --tor-eof: how long to look for it */
 #define SLOW_NS		20000000L	/* 20 ms between bytes */
 
 #define DEFAULT_BANNER	"220 onionshim-test ESMTP\r\n"
@@ -168,6 +173,7 @@ static struct {
 		struct action act;
 	} port_plan[MAX_ENTRIES];
 	size_t nport_plan;
+	int tor_eof;
 } opt;
 
 /* Everything one connection's record line needs. */
@@ -466,6 +472,7 @@ parse_args(int argc, char **argv)
 		{ "resolve", required_argument, NULL, 'R' },
 		{ "ptr", required_argument, NULL, 'P' },
 		{ "port-plan", required_argument, NULL, 'o' },
+		{ "tor-eof", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -482,6 +489,7 @@ parse_args(int argc, char **argv)
 		case 'R': add_resolve(optarg); break;
 		case 'P': add_ptr(optarg); break;
 		case 'o': add_port_plan(optarg); break;
+		case 'e': opt.tor_eof = 1; break;
 		default: usage();
 		}
 	}
@@ -1015,6 +1023,21 @@ is_verb(const char *line, size_t len, const char *verb)
 	       (len == n || line[n] == ' ' || line[n] == '\r' || line[n] == '\n');
 }
 
+/*
+ * --tor-eof: whether the client has half-closed, looking up to
+ * TOR_EOF_MS ahead. tor reads the client's data and its end together and
+ * ends the stream both ways; a client that writes its last command and
+ * half-closes at once gets no answer to it.
+ */
+static int
+client_ended(int fd)
+{
+	char b;
+
+	return wait_readable(fd, now_ms() + TOR_EOF_MS) > 0 &&
+	       recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* Answer one line (with its terminator). Returns 1 after QUIT. */
 static int
 smtp_line(int fd, const char *line, size_t len)
@@ -1051,6 +1074,10 @@ smtp_loop(int fd)
 		for (i = 0; i < have; i++) {
 			if (buf[i] != '\n')
 				continue;
+			if (opt.tor_eof && client_ended(fd)) {
+				close(fd);
+				return;
+			}
 			if (smtp_line(fd, buf + start, i + 1 - start)) {
 				close_gently(fd);
 				return;

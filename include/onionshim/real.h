@@ -19,6 +19,7 @@
 struct onionshim_real_fns {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*shutdown)(int, int);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
 	struct hostent *(*gethostbyname)(const char *);

@@ -6,7 +6,7 @@
  *
  * usage: client [-4|-6] [-H gethostbyname|gethostbyname2|gethostbyname_r]
  *               [-n] [-p PORT] [-q] [-S 4|6] [-a SECS [-R]] [-b] [-C] [-c N]
- *               [-E] [-I] [-K] [-L TAG] [-t] [-T sendto|sendmsg] [-V] [-Z] [-2]
+ *               [-E] [-I] [-K] [-L TAG] [-t] [-T sendto|sendmsg] [-V] [-w|-W] [-Z] [-2]
  *               NAME
  *   -4/-6  ask getaddrinfo for AF_INET / AF_INET6 (default AF_UNSPEC)
  *   -H     resolve with the gethostbyname family instead
@@ -33,6 +33,9 @@
  *   -T     TCP Fast Open instead of connect: sendto or sendmsg with
  *          MSG_FASTOPEN and "EHLO tfo\r\n"; prints tfo=ok:N or tfo=ERRNO
  *   -V     set IPV6_V6ONLY on an AF_INET6 socket before connecting
+ *   -w     with -q: half-close (shutdown SHUT_WR) right after sending QUIT,
+ *          as Exim does, then read the reply; prints shutdown=ok|ERRNO
+ *   -W     as -w, but through syscall(SYS_shutdown), which no hook sees
  *   -Z     closefrom(3) at start, as daemons do: descriptors that a
  *          preloaded library opened are gone, and their numbers get reused
  *   -2     after a successful connect, connect the socket again and print
@@ -56,6 +59,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +69,7 @@
 #endif
 
 struct opts {
-	int nonblock, quit, alarm_secs, restart, bind_first, cloexec, count;
+	int nonblock, quit, halfclose, alarm_secs, restart, bind_first, cloexec, count;
 	int fdinfo, keep, elapsed, v6only, again;
 	const char *tag, *tfo;
 };
@@ -400,6 +404,12 @@ attempt(const struct sockaddr_storage *ss, socklen_t len, const struct opts *o)
 			close(fd);
 			return 1;
 		}
+		if (o->halfclose) {
+			int r = o->halfclose == 'W' ? (int)syscall(SYS_shutdown, fd, SHUT_WR) :
+						      shutdown(fd, SHUT_WR);
+
+			printf("shutdown=%s\n", r == 0 ? "ok" : errname(errno));
+		}
 		n = read(fd, buf, sizeof(buf));
 		print_escaped("reply", buf, n > 0 ? (size_t)n : 0);
 	}
@@ -455,7 +465,7 @@ main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
 
-	while ((c = getopt(argc, argv, "46H:np:qrS:a:bCc:EIKL:RtT:VZ2")) != -1) {
+	while ((c = getopt(argc, argv, "46H:np:qrS:a:bCc:EIKL:RtT:VwWZ2")) != -1) {
 		switch (c) {
 		case '4': family = AF_INET; break;
 		case '6': family = AF_INET6; break;
@@ -463,6 +473,8 @@ main(int argc, char **argv)
 		case 'n': o.nonblock = 1; break;
 		case 'p': port = (int)strtol(optarg, NULL, 10); break;
 		case 'q': o.quit = 1; break;
+		case 'w': o.halfclose = 'w'; break;
+		case 'W': o.halfclose = 'W'; break;
 		case 'r': resolve_only = 1; break;
 		case 'S': sockfam = optarg[0] == '6' ? AF_INET6 : AF_INET; break;
 		case 'a': o.alarm_secs = (int)strtol(optarg, NULL, 10); break;

@@ -72,7 +72,7 @@ for n in sys.argv[1:]:
   EINTR ECONNREFUSED)
 
 # conf [EXTRA LINES...] - the config; SOCKS_SERVERS, TIMEOUT, LOG_TO, ROUTE,
-# CONF_FILE and LOG_FILE override the defaults for one call
+# CONF_FILE, LOG_FILE and LOG_LEVEL override the defaults for one call
 conf() {
 	local log=${LOG_FILE:-$W/log}
 	{
@@ -80,7 +80,7 @@ conf() {
 		echo "onion_map = $W/map"
 		echo "route = ${ROUTE:-onion}"
 		echo "log_to = ${LOG_TO:-$log}"
-		echo "log_level = info"
+		echo "log_level = ${LOG_LEVEL:-info}"
 		echo "connect_timeout = ${TIMEOUT:-10s}"
 		for l in "$@"; do echo "$l"; done
 	} > "${CONF_FILE:-$W/conf}"
@@ -554,6 +554,50 @@ expect_eq "fd reused" "$(val fd_reused "$out")" 1
 expect_eq "bind" "$(val bind "$out")" ""
 expect_eq "new peer" "$(val new_peer "$out")" "127.0.0.1:$SOCKS_PORT2"
 socks5d_stop
+
+# ---- shutdown(SHUT_WR): a Tor stream cannot be half-closed -------------------------------
+# socks5d --tor-eof ends a stream without answering once the client
+# half-closes, as tor does. Exim pipelines QUIT (after BDAT LAST) and
+# half-closes at once; the library must keep the stream open so that the
+# replies come back.
+socks5d_start "$W" ok --tor-eof
+LOG_LEVEL=debug conf
+t_case "shutdown(SHUT_WR) after a pipelined QUIT on a proxied socket: the stream stays open, the 221 arrives"
+out=$(client -q -w example.org)
+expect_eq shutdown "$(val shutdown "$out")" ok
+expect_eq reply "$(val reply "$out")" '221 bye\r\n'
+expect_match "debug line" "$(log)" "shutdown\(SHUT_WR\) on descriptor [0-9]* left undone: a Tor stream cannot be half-closed"
+t_case "control: the same half-close made with syscall(), past the hook, loses the 221"
+out=$(client -q -W example.org)
+expect_eq shutdown "$(val shutdown "$out")" ok
+expect_eq reply "$(val reply "$out")" ""
+socks5d_stop
+t_case "shutdown(SHUT_WR) on a socket not carried through Tor still half-closes it"
+# A plain loopback server: banner, then "221 eof" once it reads the
+# client's end, or "421 no eof" if none came within 5 s; it gives up
+# waiting for the client after 20 s.
+rm -f "$W/plain.port"
+"$PY" -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(20)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept(); c.sendall(b"220 plain\r\n"); c.settimeout(5)
+try:
+    while c.recv(512): pass
+    c.sendall(b"221 eof\r\n")
+except socket.timeout:
+    c.sendall(b"421 no eof\r\n")
+c.close()
+' "$W/plain.port" &
+PLAIN_PID=$!
+for _ in $(seq 1 100); do [ -s "$W/plain.port" ] && break; sleep 0.05; done
+conf "allow_localhost = yes"
+out=$(client -q -w -p "$(cat "$W/plain.port")" 127.0.0.1)
+wait "$PLAIN_PID" 2>/dev/null || true
+expect_eq banner "$(val banner "$out")" '220 plain\r\n'
+expect_eq shutdown "$(val shutdown "$out")" ok
+expect_eq reply "$(val reply "$out")" '221 eof\r\n'
 
 # ---- the log through syslog ---------------------------------------------------------
 if [ "$UNSHARE_OK" = 1 ]; then
