@@ -5,7 +5,9 @@
 #	exim_fetch		# the .debs, cached under build/exim-debs
 #	exim_world DIR		# unpack, user, mounts, library: inside the namespace
 #	exim_conf FILE		# install FILE as /etc/exim4/exim4.conf
+#	exim_shim_conf ROUTE ALLOW_INBOUND [LOG_LEVEL]
 #	exim_daemon_start ARGS.. / exim_daemon_stop
+#	exim_run_bounded SECONDS ARGS..	# Exim in the foreground, preloaded
 #	exim_unworld		# undo exim_world
 # DESCRIPTION
 #	Debian's exim4 and postfix packages conflict, so Exim is fetched
@@ -127,8 +129,9 @@ exim_world() {
 	export EXIM_DIR EXIM_BIN EXIM_LOG EXIM_PANICLOG EXIM_LIBPATH EXIM_SHIM_LOG
 }
 
-# exim_shim_conf ROUTE ALLOW_INBOUND: the library's system configuration,
-# with the world's onion map.
+# exim_shim_conf ROUTE ALLOW_INBOUND [LOG_LEVEL]: the library's system
+# configuration, with the world's onion map (log_level info by default;
+# debug also logs each res_* query the library answers).
 exim_shim_conf() {
 	cat >/etc/onionshim/onion_map <<EOF
 receiver1.test   $ONION1
@@ -141,7 +144,7 @@ onion_map = /etc/onionshim/onion_map
 route = $1
 allow_inbound = $2
 connect_timeout = 60s
-log_level = info
+log_level = ${3:-info}
 log_to = $EXIM_SHIM_LOG
 EOF
 	chmod 644 /etc/onionshim/onionshim.conf /etc/onionshim/onion_map
@@ -156,6 +159,15 @@ exim_conf() {
 exim_daemon_start() {
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_PRELOAD="$EXIM_PRELOAD" \
 		"$EXIM_BIN" -bd "$@" >"$EXIM_DIR/daemon.out" 2>&1
+}
+
+# exim_run_bounded SECONDS ARGS...: Exim in the foreground with the
+# library preloaded as for the daemon, killed after SECONDS (status 124).
+exim_run_bounded() {
+	local secs=$1
+	shift
+	timeout "$secs" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_PRELOAD="$EXIM_PRELOAD" \
+		"$EXIM_BIN" "$@"
 }
 
 # Exim writes its pid file only with the default options: find the daemon
