@@ -137,6 +137,8 @@ exim_shim_conf() {
 receiver1.test   $ONION1
 receiver2.test   $ONION2
 EOF
+	# A valid onion that nothing publishes (the world's ONION_DEAD).
+	[ -z "${ONION_DEAD:-}" ] || echo "nowhere.test     $ONION_DEAD" >>/etc/onionshim/onion_map
 	cat >/etc/onionshim/onionshim.conf <<EOF
 # written by tests/e2e/exim.sh
 socks_server = 127.0.0.1:$SOCKS_PORT

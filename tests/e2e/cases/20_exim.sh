@@ -414,3 +414,54 @@ EOF
 	done
 	expect_no_dns_since "$dns0"
 }
+
+# 5. A mapped domain whose onion publishes no descriptor, through
+# Debian's dnslookup router: Exim defers the message (==, never a **
+# bounce) and keeps it queued; the library logs Tor's reason for each of
+# the two fake addresses Exim tries (IPv6, then IPv4), and nothing goes
+# out in the clear or to DNS.
+test_exim_unreachable_onion_defers_and_keeps_the_mail() {
+	local dns0 id line n
+	dns0=$(dns_count)
+	[ -n "${ONION_DEAD:-}" ] || fail "the world has no ONION_DEAD"
+	exim_case_up dead
+	exim_shim_conf onion yes
+	cat >"$EXIM_DIR/main" <<'EOF'
+DCconfig_internet = 1
+domainlist local_domains = sender.test
+domainlist relay_to_domains =
+EOF
+	echo ".include /etc/exim4/conf.d/router/200_exim4-config_primary" >"$EXIM_DIR/routers"
+	exim_main_conf "$EXIM_DIR/routers" "$EXIM_DIR/main"
+	exim_daemon_up
+	EXIM_SHIM_MARK=$(log_mark "$EXIM_SHIM_LOG")
+	mail_body "$E2E_WORLD/body.exim.5" "exim 5"
+	id=$(exim_submit nobody@nowhere.test "exim 5 $RANDOM" "$E2E_WORLD/body.exim.5")
+	[ -n "$id" ] || fail "Exim did not accept the message (see swaks.log)"
+	# (the gate holds a delivery only once it has connected: not here)
+	touch /var/spool/exim4/go
+	e2e_wait 180 grep -qF " $id == nobody@nowhere.test R=dnslookup T=remote_smtp defer " "$EXIM_LOG" ||
+		{ cat "$EXIM_LOG" >&2; fail "$id not deferred within 180 s"; }
+	line=$(grep -F " $id == nobody@nowhere.test " "$EXIM_LOG")
+	echo "mainlog: $line"
+	# Exim logs each host it tried: the onion, at both fake addresses.
+	grep -F " $id H=$ONION_DEAD [" "$EXIM_LOG" >"$EXIM_DIR/tried" || true
+	cat "$EXIM_DIR/tried"
+	grep -q " H=$ONION_DEAD \[2001:db8:" "$EXIM_DIR/tried" &&
+		grep -q " H=$ONION_DEAD \[24[0-7]\." "$EXIM_DIR/tried" ||
+		{ cat "$EXIM_LOG" >&2; fail "Exim did not try the onion at both fake addresses"; }
+	if grep -F " $id " "$EXIM_LOG" | grep -E ' \*\* | => |Completed' >&2; then
+		fail "Exim bounced or delivered $id"
+	fi
+	n=$("$EXIM_BIN" -bpc)
+	[ "$n" = 1 ] || fail "Exim's queue holds $n messages, not 1"
+	log_since "$EXIM_SHIM_LOG" "$EXIM_SHIM_MARK" | grep -F -- "-> $ONION_DEAD:25 failed via 127.0.0.1:$SOCKS_PORT after " >"$EXIM_DIR/failed"
+	cat "$EXIM_DIR/failed"
+	grep -q '\[2001:db8:' "$EXIM_DIR/failed" || fail "no failed attempt at the IPv6 fake address"
+	grep -q '\[24[0-7]\.' "$EXIM_DIR/failed" || fail "no failed attempt at the IPv4 fake address"
+	grep -qF 'Tor reply 0xF0 (onion service descriptor can not be found)' "$EXIM_DIR/failed" ||
+		fail "the library's lines do not say the descriptor was not found"
+	[ ! -s "$EXIM_PANICLOG" ] || { cat "$EXIM_PANICLOG" >&2; fail "Exim wrote to its paniclog"; }
+	"$EXIM_BIN" -Mrm "$id" >/dev/null
+	expect_no_dns_since "$dns0"
+}
