@@ -21,3 +21,13 @@ $(B)/bench/mapbench: bench/mapbench.c $(B)/libonionshim-core.a
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+# `make bench-tor` (issue 7 part 5): 30 and 50 messages to one onion domain
+# through a real Tor network in the e2e world, for smtp_onion, the torsocks
+# recipe and direct delivery (the floor). As root; about 5 to 8 minutes.
+# Writes build/bench/tor.json and the markdown section build/bench/tor.md.
+.PHONY: bench-tor
+bench-tor: all
+	@sh bench/deps.sh
+	bash bench/tor.sh $(B)/bench
+	python3 bench/tor_render.py $(B)/bench/tor.json $(B)/bench/tor.md
