@@ -64,21 +64,17 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 /*
  * proxied_peer - if FD is a socket this process connected through Tor
  * (its real peer, in SA/LEN, is a SOCKS server, and the record knows its
- * inode and local end), the address the program connected to.
+ * inode), the address the program connected to.
  */
 static int
 proxied_peer(struct onionshim_ctx *ctx, int fd, const struct sockaddr *sa, socklen_t len,
 	     struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	struct sockaddr_storage local;
-	socklen_t locallen = sizeof(local);
 	struct stat st;
 
-	if (!ctx->ok || !onionshim_shim_is_socks(ctx, sa, len) ||
-	    getsockname(fd, (struct sockaddr *)&local, &locallen) != 0 || fstat(fd, &st) != 0)
+	if (!ctx->ok || !onionshim_shim_is_socks(ctx, sa, len) || fstat(fd, &st) != 0)
 		return -1;
-	return onionshim_shim_sock_peer(ctx, st.st_ino, (struct sockaddr *)&local, locallen,
-					peer, peerlen);
+	return onionshim_shim_sock_peer(ctx, &st, peer, peerlen);
 }
 
 ONIONSHIM_EXPORT int
