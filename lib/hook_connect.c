@@ -40,13 +40,13 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (sa == NULL || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return onionshim_real_connect(fd, sa, len);
+		return ONIONSHIM_REAL(connect)(fd, sa, len);
 	ctx = onionshim_ready();
 	onionshim_shim_connect_plan(ctx, fd, sa, len, &plan);
 	switch (plan.verdict) {
 	case ONIONSHIM_PASS:
 		errno = saved;
-		return onionshim_real.connect(fd, sa, len);
+		return ONIONSHIM_REAL(connect)(fd, sa, len);
 	case ONIONSHIM_DENY:
 		errno = plan.err;
 		return -1;
@@ -87,9 +87,9 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 	ctx = onionshim_ready();
 	if (sa == NULL || len == NULL)
-		return onionshim_real.getpeername(fd, sa, len);
+		return ONIONSHIM_REAL(getpeername)(fd, sa, len);
 	cap = *len;
-	rc = onionshim_real.getpeername(fd, sa, len);
+	rc = ONIONSHIM_REAL(getpeername)(fd, sa, len);
 	if (rc < 0 || *len > cap)
 		return rc;
 	saved = errno;
@@ -111,8 +111,8 @@ shutdown(int fd, int how)
 
 	ctx = onionshim_ready();
 	if (how != SHUT_WR)
-		return onionshim_real.shutdown(fd, how);
-	if (onionshim_real.getpeername(fd, (struct sockaddr *)&real, &reallen) == 0 &&
+		return ONIONSHIM_REAL(shutdown)(fd, how);
+	if (ONIONSHIM_REAL(getpeername)(fd, (struct sockaddr *)&real, &reallen) == 0 &&
 	    reallen <= sizeof(real) &&
 	    proxied_peer(ctx, fd, (struct sockaddr *)&real, reallen, &peer, &peerlen) == 0) {
 		onionshim_log(ONIONSHIM_LOG_DEBUG,
@@ -122,5 +122,5 @@ shutdown(int fd, int how)
 		return 0;
 	}
 	errno = saved;
-	return onionshim_real.shutdown(fd, how);
+	return ONIONSHIM_REAL(shutdown)(fd, how);
 }

@@ -163,14 +163,14 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 
 	onionshim_ready();
 	if (node == NULL || onionshim_name_is_numeric(node))
-		return onionshim_real.getaddrinfo(node, service, hints, res);
+		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
 	if (hints && (hints->ai_flags & AI_NUMERICHOST))
 		return EAI_NONAME;
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
 		return EAI_FAMILY;
 	rc = divert(node, family, &af, addr);
 	if (rc == 0)
-		return onionshim_real.getaddrinfo(node, service, hints, res);
+		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
 	if (rc < 0)
 		return EAI_AGAIN;
 	memset(&h, 0, sizeof(h));
@@ -186,7 +186,7 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 				   h.ai_protocol, res);
 	if (rc < 0) {
 		inet_ntop(af, addr, text, sizeof(text));
-		rc = onionshim_real.getaddrinfo(text, service, &h, res);
+		rc = ONIONSHIM_REAL(getaddrinfo)(text, service, &h, res);
 	}
 	if (rc == 0 && hints && (hints->ai_flags & AI_CANONNAME)) {
 		free((*res)->ai_canonname);
@@ -250,7 +250,7 @@ gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_
 	int rc = lookup_r(name, af, ret, buf, buflen, result, h_errnop);
 
 	if (rc < 0)
-		return onionshim_real.gethostbyname2_r(name, af, ret, buf, buflen, result,
+		return ONIONSHIM_REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result,
 						       h_errnop);
 	return rc;
 }
@@ -262,7 +262,7 @@ gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
 	int rc = lookup_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 
 	if (rc < 0)
-		return onionshim_real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+		return ONIONSHIM_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
 	return rc;
 }
 
@@ -291,7 +291,7 @@ gethostbyname2(const char *name, int af)
 {
 	onionshim_ready();
 	if (name == NULL || onionshim_name_is_numeric(name))
-		return onionshim_real.gethostbyname2(name, af);
+		return ONIONSHIM_REAL(gethostbyname2)(name, af);
 	return lookup_static(name, af);
 }
 
@@ -300,7 +300,7 @@ gethostbyname(const char *name)
 {
 	onionshim_ready();
 	if (name == NULL || onionshim_name_is_numeric(name))
-		return onionshim_real.gethostbyname(name);
+		return ONIONSHIM_REAL(gethostbyname)(name);
 	return lookup_static(name, AF_INET);
 }
 
@@ -331,5 +331,5 @@ getaddrinfo_a(int mode, struct gaicb *list[], int nitems, struct sigevent *sevp)
 			return EAI_AGAIN;
 		}
 	}
-	return onionshim_real.getaddrinfo_a(mode, list, nitems, sevp);
+	return ONIONSHIM_REAL(getaddrinfo_a)(mode, list, nitems, sevp);
 }

@@ -355,7 +355,7 @@ tcp_connect(const struct io *io, const struct sockaddr *sa, socklen_t len,
 	ssize_t n;
 
 	*sent = 0;
-	if (onionshim_real_connect(io->fd, sa, len) == 0)
+	if (ONIONSHIM_REAL(connect)(io->fd, sa, len) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -errno;
@@ -656,7 +656,7 @@ run(const struct onionshim_config *cfg, int fd, int keep_on_eintr, uint8_t cmd,
 		rc = exchange(&io, cmd, dst, user, &first, sent, reply, cfg, tr);
 	tr->ms_total = onionshim_ms_since(start);
 	if (rc < 0 && tr->server >= 0)
-		(void)onionshim_real.shutdown(fd, SHUT_RDWR);	/* spent: see the header */
+		(void)ONIONSHIM_REAL(shutdown)(fd, SHUT_RDWR);	/* spent: see the header */
 	/*
 	 * Restore what was changed: the caller's flags on its own socket when
 	 * it was blocking, and all of them on a replaced one (not the caller's
