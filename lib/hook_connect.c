@@ -31,16 +31,18 @@
 #include "onionshim/log.h"
 #include "onionshim/real.h"
 
-ONIONSHIM_EXPORT int
-connect(int fd, const struct sockaddr *sa, socklen_t len)
+/*
+ * connect_inet - the inet part of connect(), kept out of line so that an
+ * AF_UNIX connect (Postfix's smtp talks to its qmgr that way) costs a
+ * compare and a jump, not this frame.
+ */
+static __attribute__((noinline)) int
+connect_inet(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct onionshim_ctx *ctx;
 	struct onionshim_plan plan;
 	int saved = errno, rc;
 
-	if (sa == NULL || len < sizeof(sa_family_t) ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return ONIONSHIM_REAL(connect)(fd, sa, len);
 	ctx = onionshim_ready();
 	onionshim_shim_connect_plan(ctx, fd, sa, len, &plan);
 	switch (plan.verdict) {
@@ -59,6 +61,15 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = saved;
 		return 0;
 	}
+}
+
+ONIONSHIM_EXPORT int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (sa == NULL || len < sizeof(sa_family_t) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return ONIONSHIM_REAL(connect)(fd, sa, len);
+	return connect_inet(fd, sa, len);
 }
 
 /*

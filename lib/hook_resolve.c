@@ -152,18 +152,17 @@ build(int af, const uint8_t *addr, int port, int flags, int socktype, int protoc
 	return 0;
 }
 
-ONIONSHIM_EXPORT int
-getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-	    struct addrinfo **res)
+/* getaddrinfo_name - getaddrinfo() for a NODE that is a name, out of line
+ * so that a numeric lookup costs the hook little more than a look at it. */
+static __attribute__((noinline)) int
+getaddrinfo_name(const char *node, const char *service, const struct addrinfo *hints,
+		 struct addrinfo **res)
 {
 	struct addrinfo h;
 	char text[INET6_ADDRSTRLEN];
 	uint8_t addr[16];
 	int family = hints ? hints->ai_family : AF_UNSPEC, af, port, rc, saved = errno;
 
-	onionshim_ready();
-	if (node == NULL || onionshim_name_is_numeric(node))
-		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
 	if (hints && (hints->ai_flags & AI_NUMERICHOST))
 		return EAI_NONAME;
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
@@ -199,6 +198,15 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	}
 	errno = saved;
 	return rc;
+}
+
+ONIONSHIM_EXPORT int
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+	    struct addrinfo **res)
+{
+	if (node == NULL || onionshim_name_is_numeric(node))
+		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
+	return getaddrinfo_name(node, service, hints, res);
 }
 
 /*

@@ -648,14 +648,14 @@ onionshim_shim_atfork_release(struct onionshim_ctx *ctx)
 int
 onionshim_name_is_numeric(const char *name)
 {
-	const char *p;
+	const unsigned char *p = (const unsigned char *)name;
 
-	for (p = name; *p; p++)
-		if (*p == ':')
-			return 1;
-		else if ((*p < '0' || *p > '9') && *p != '.')
-			return 0;
-	return p != name;
+	/* one compare for a digit, then '.', on the path every numeric name takes */
+	while ((unsigned)(*p - '0') < 10u || *p == '.')
+		p++;
+	if (*p == ':')
+		return 1;
+	return *p == '\0' && p != (const unsigned char *)name;
 }
 
 /* passes_tor - whether a TCP connection to SA must go through Tor. */
