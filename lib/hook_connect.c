@@ -31,22 +31,24 @@
 #include "onionshim/log.h"
 #include "onionshim/real.h"
 
-ONIONSHIM_EXPORT int
-connect(int fd, const struct sockaddr *sa, socklen_t len)
+/*
+ * connect_inet - the inet part of connect(), kept out of line so that an
+ * AF_UNIX connect (Postfix's smtp talks to its qmgr that way) costs a
+ * compare and a jump, not this frame.
+ */
+static __attribute__((noinline)) int
+connect_inet(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct onionshim_ctx *ctx;
 	struct onionshim_plan plan;
 	int saved = errno, rc;
 
-	if (sa == NULL || len < sizeof(sa_family_t) ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return onionshim_real_connect(fd, sa, len);
 	ctx = onionshim_ready();
 	onionshim_shim_connect_plan(ctx, fd, sa, len, &plan);
 	switch (plan.verdict) {
 	case ONIONSHIM_PASS:
 		errno = saved;
-		return onionshim_real.connect(fd, sa, len);
+		return ONIONSHIM_REAL(connect)(fd, sa, len);
 	case ONIONSHIM_DENY:
 		errno = plan.err;
 		return -1;
@@ -61,24 +63,29 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 }
 
+ONIONSHIM_EXPORT int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (sa == NULL || len < sizeof(sa_family_t) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return ONIONSHIM_REAL(connect)(fd, sa, len);
+	return connect_inet(fd, sa, len);
+}
+
 /*
  * proxied_peer - if FD is a socket this process connected through Tor
  * (its real peer, in SA/LEN, is a SOCKS server, and the record knows its
- * inode and local end), the address the program connected to.
+ * inode), the address the program connected to.
  */
 static int
 proxied_peer(struct onionshim_ctx *ctx, int fd, const struct sockaddr *sa, socklen_t len,
 	     struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	struct sockaddr_storage local;
-	socklen_t locallen = sizeof(local);
 	struct stat st;
 
-	if (!ctx->ok || !onionshim_shim_is_socks(ctx, sa, len) ||
-	    getsockname(fd, (struct sockaddr *)&local, &locallen) != 0 || fstat(fd, &st) != 0)
+	if (!ctx->ok || !onionshim_shim_is_socks(ctx, sa, len) || fstat(fd, &st) != 0)
 		return -1;
-	return onionshim_shim_sock_peer(ctx, st.st_ino, (struct sockaddr *)&local, locallen,
-					peer, peerlen);
+	return onionshim_shim_sock_peer(ctx, &st, peer, peerlen);
 }
 
 ONIONSHIM_EXPORT int
@@ -91,9 +98,9 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 	ctx = onionshim_ready();
 	if (sa == NULL || len == NULL)
-		return onionshim_real.getpeername(fd, sa, len);
+		return ONIONSHIM_REAL(getpeername)(fd, sa, len);
 	cap = *len;
-	rc = onionshim_real.getpeername(fd, sa, len);
+	rc = ONIONSHIM_REAL(getpeername)(fd, sa, len);
 	if (rc < 0 || *len > cap)
 		return rc;
 	saved = errno;
@@ -115,8 +122,8 @@ shutdown(int fd, int how)
 
 	ctx = onionshim_ready();
 	if (how != SHUT_WR)
-		return onionshim_real.shutdown(fd, how);
-	if (onionshim_real.getpeername(fd, (struct sockaddr *)&real, &reallen) == 0 &&
+		return ONIONSHIM_REAL(shutdown)(fd, how);
+	if (ONIONSHIM_REAL(getpeername)(fd, (struct sockaddr *)&real, &reallen) == 0 &&
 	    reallen <= sizeof(real) &&
 	    proxied_peer(ctx, fd, (struct sockaddr *)&real, reallen, &peer, &peerlen) == 0) {
 		onionshim_log(ONIONSHIM_LOG_DEBUG,
@@ -126,5 +133,5 @@ shutdown(int fd, int how)
 		return 0;
 	}
 	errno = saved;
-	return onionshim_real.shutdown(fd, how);
+	return ONIONSHIM_REAL(shutdown)(fd, how);
 }

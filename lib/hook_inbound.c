@@ -25,7 +25,7 @@ listen(int fd, int backlog)
 		errno = err;
 		return -1;
 	}
-	return onionshim_real.listen(fd, backlog);
+	return ONIONSHIM_REAL(listen)(fd, backlog);
 }
 
 ONIONSHIM_EXPORT int
@@ -37,7 +37,7 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 		errno = err;
 		return -1;
 	}
-	return onionshim_real.accept(fd, sa, len);
+	return ONIONSHIM_REAL(accept)(fd, sa, len);
 }
 
 ONIONSHIM_EXPORT int
@@ -49,5 +49,5 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		errno = err;
 		return -1;
 	}
-	return onionshim_real.accept4(fd, sa, len, flags);
+	return ONIONSHIM_REAL(accept4)(fd, sa, len, flags);
 }

@@ -134,7 +134,7 @@ res_nquery(res_state statp, const char *name, int qclass, int qtype, unsigned ch
 {
 	int handled, n = answer(statp, name, qclass, qtype, NULL, ans, anslen, 0, &handled);
 
-	return handled ? n : onionshim_real.res_nquery(statp, name, qclass, qtype, ans, anslen);
+	return handled ? n : ONIONSHIM_REAL(res_nquery)(statp, name, qclass, qtype, ans, anslen);
 }
 
 ONIONSHIM_EXPORT int
@@ -147,7 +147,7 @@ res_nsearch(res_state statp, const char *name, int qclass, int qtype, unsigned c
 	if (name != NULL && search_candidate(statp, name, &cand))
 		name = cand.buf;
 	n = answer(statp, name, qclass, qtype, NULL, ans, anslen, 0, &handled);
-	return handled ? n : onionshim_real.res_nsearch(statp, name, qclass, qtype, ans, anslen);
+	return handled ? n : ONIONSHIM_REAL(res_nsearch)(statp, name, qclass, qtype, ans, anslen);
 }
 
 ONIONSHIM_EXPORT int
@@ -164,7 +164,7 @@ res_nquerydomain(res_state statp, const char *name, const char *domain, int qcla
 	else
 		snprintf(full.buf, sizeof(full.buf), "%s.%s", name, domain);
 	n = answer(statp, full.buf, qclass, qtype, NULL, ans, anslen, 0, &handled);
-	return handled ? n : onionshim_real.res_nquerydomain(statp, name, domain, qclass, qtype,
+	return handled ? n : ONIONSHIM_REAL(res_nquerydomain)(statp, name, domain, qclass, qtype,
 							      ans, anslen);
 }
 
@@ -178,7 +178,7 @@ res_nsend(res_state statp, const unsigned char *msg, int msglen, unsigned char *
 	if (msg == NULL || msglen < 0 ||
 	    onionshim_dns_parse_query(msg, (size_t)msglen, &q) < 0) {
 		if (ctx->ok && ctx->cfg.route == ONIONSHIM_ROUTE_ONION)
-			return onionshim_real.res_nsend(statp, msg, msglen, ans, anslen);
+			return ONIONSHIM_REAL(res_nsend)(statp, msg, msglen, ans, anslen);
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "DNS message of %d bytes refused: %s",
 			      msglen, ctx->ok ? "route = all sends no DNS, and it is no query "
 			      "the library can answer" : ctx->why.buf);
@@ -186,7 +186,7 @@ res_nsend(res_state statp, const unsigned char *msg, int msglen, unsigned char *
 		return -1;
 	}
 	n = answer(statp, q.qname.buf, q.qclass, q.qtype, &q, ans, anslen, 1, &handled);
-	return handled ? n : onionshim_real.res_nsend(statp, msg, msglen, ans, anslen);
+	return handled ? n : ONIONSHIM_REAL(res_nsend)(statp, msg, msglen, ans, anslen);
 }
 
 /* The forms without a resolver state use the thread's own, like libc. */
@@ -196,7 +196,7 @@ res_query(const char *name, int qclass, int qtype, unsigned char *ans, int ansle
 {
 	int handled, n = answer(&_res, name, qclass, qtype, NULL, ans, anslen, 0, &handled);
 
-	return handled ? n : onionshim_real.res_query(name, qclass, qtype, ans, anslen);
+	return handled ? n : ONIONSHIM_REAL(res_query)(name, qclass, qtype, ans, anslen);
 }
 
 ONIONSHIM_EXPORT int
@@ -208,7 +208,7 @@ res_search(const char *name, int qclass, int qtype, unsigned char *ans, int ansl
 	if (name != NULL && search_candidate(&_res, name, &cand))
 		name = cand.buf;
 	n = answer(&_res, name, qclass, qtype, NULL, ans, anslen, 0, &handled);
-	return handled ? n : onionshim_real.res_search(name, qclass, qtype, ans, anslen);
+	return handled ? n : ONIONSHIM_REAL(res_search)(name, qclass, qtype, ans, anslen);
 }
 
 ONIONSHIM_EXPORT int
@@ -225,7 +225,7 @@ res_querydomain(const char *name, const char *domain, int qclass, int qtype,
 	else
 		snprintf(full.buf, sizeof(full.buf), "%s.%s", name, domain);
 	n = answer(&_res, full.buf, qclass, qtype, NULL, ans, anslen, 0, &handled);
-	return handled ? n : onionshim_real.res_querydomain(name, domain, qclass, qtype, ans,
+	return handled ? n : ONIONSHIM_REAL(res_querydomain)(name, domain, qclass, qtype, ans,
 							     anslen);
 }
 
@@ -239,11 +239,11 @@ res_send(const unsigned char *msg, int msglen, unsigned char *ans, int anslen)
 
 		if (msg == NULL || msglen < 0 ||
 		    onionshim_dns_parse_query(msg, (size_t)msglen, &q) < 0)
-			return onionshim_real.res_send(msg, msglen, ans, anslen);
+			return ONIONSHIM_REAL(res_send)(msg, msglen, ans, anslen);
 		int handled, n = answer(&_res, q.qname.buf, q.qclass, q.qtype, &q, ans, anslen,
 					1, &handled);
 
-		return handled ? n : onionshim_real.res_send(msg, msglen, ans, anslen);
+		return handled ? n : ONIONSHIM_REAL(res_send)(msg, msglen, ans, anslen);
 	}
 	return res_nsend(&_res, msg, msglen, ans, anslen);
 }

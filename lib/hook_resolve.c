@@ -7,10 +7,15 @@
  *	resolved through Tor; under route = onion they go to libc. Numeric
  *	names always go to libc, which resolves them without a lookup.
  *
- *	getaddrinfo() builds its answer with libc's own getaddrinfo on the
- *	numeric address, so that libc's freeaddrinfo frees it; AF_UNSPEC
- *	gets the IPv4 fake address only (a failing onion then costs one
- *	attempt, not two), AF_INET6 the IPv6 one.
+ *	getaddrinfo() answers with what libc's own getaddrinfo gives for the
+ *	numeric address, laid out as glibc lays it out (each entry one block
+ *	with its address right after it, the canonical name a block of its
+ *	own), so that libc's freeaddrinfo frees it. The common requests (no
+ *	service or a decimal port; TCP, UDP or any socket type) are built
+ *	here; the others (a service name, other protocols) are passed to
+ *	libc's getaddrinfo on the numeric address. AF_UNSPEC gets the IPv4
+ *	fake address only (a failing onion then costs one attempt, not two),
+ *	AF_INET6 the IPv6 one.
  *
  *	Every refusal is a temporary failure (EAI_AGAIN, TRY_AGAIN), so that
  *	an MTA defers the mail instead of bouncing it.
@@ -67,28 +72,106 @@ divert(const char *name, int family, int *af, uint8_t addr[16])
 	return 1;
 }
 
-ONIONSHIM_EXPORT int
-getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-	    struct addrinfo **res)
+/*
+ * decimal_port - SERVICE as a port when it is NULL (0) or 1 to 5 decimal
+ * digits up to 65535, which libc reads the same way; -1 for anything else
+ * (a name, a sign, a blank, an overflow: libc's own rules decide those).
+ */
+static int
+decimal_port(const char *service)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (service == NULL)
+		return 0;
+	for (i = 0; service[i] != '\0'; i++) {
+		if (i == 5 || service[i] < '0' || service[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(service[i] - '0');
+	}
+	return i == 0 || v > 65535 ? -1 : (int)v;
+}
+
+/*
+ * build - the list libc's getaddrinfo gives for the numeric address ADDR
+ * of family AF with FLAGS, SOCKTYPE and PROTOCOL, for PORT (-1: no
+ * service): one entry per socket type, stream then datagram then raw
+ * (raw only when no socket type is asked), each allocated as glibc does. Returns 0,
+ * EAI_MEMORY, or -1 when the request is not one of those (libc answers).
+ */
+static int
+build(int af, const uint8_t *addr, int port, int flags, int socktype, int protocol,
+      struct addrinfo **res)
+{
+	static const struct { int socktype, protocol; } kinds[] = {
+		{ SOCK_STREAM, IPPROTO_TCP }, { SOCK_DGRAM, IPPROTO_UDP }, { SOCK_RAW, 0 },
+	};
+	socklen_t salen = af == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct addrinfo *head = NULL, **tail = &head, *ai;
+	size_t i;
+
+	if ((socktype != 0 && socktype != SOCK_STREAM && socktype != SOCK_DGRAM) ||
+	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
+		return -1;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if ((socktype != 0 && socktype != kinds[i].socktype) ||
+		    (protocol != 0 && protocol != kinds[i].protocol) ||
+		    (kinds[i].socktype == SOCK_RAW && socktype != 0))
+			continue;
+		ai = calloc(1, sizeof(*ai) + salen);
+		if (ai == NULL) {
+			freeaddrinfo(head);
+			return EAI_MEMORY;
+		}
+		ai->ai_flags = flags;
+		ai->ai_family = af;
+		ai->ai_socktype = kinds[i].socktype;
+		ai->ai_protocol = kinds[i].protocol;
+		ai->ai_addrlen = salen;
+		ai->ai_addr = (struct sockaddr *)(ai + 1);
+		if (af == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)(port > 0 ? port : 0));
+			memcpy(&s6->sin6_addr, addr, 16);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)(port > 0 ? port : 0));
+			memcpy(&s4->sin_addr, addr, 4);
+		}
+		*tail = ai;
+		tail = &ai->ai_next;
+	}
+	if (head == NULL)
+		return -1;	/* a combination libc answers with its own error */
+	*res = head;
+	return 0;
+}
+
+/* getaddrinfo_name - getaddrinfo() for a NODE that is a name, out of line
+ * so that a numeric lookup costs the hook little more than a look at it. */
+static __attribute__((noinline)) int
+getaddrinfo_name(const char *node, const char *service, const struct addrinfo *hints,
+		 struct addrinfo **res)
 {
 	struct addrinfo h;
 	char text[INET6_ADDRSTRLEN];
 	uint8_t addr[16];
-	int family = hints ? hints->ai_family : AF_UNSPEC, af, rc, saved = errno;
+	int family = hints ? hints->ai_family : AF_UNSPEC, af, port, rc, saved = errno;
 
-	onionshim_ready();
-	if (node == NULL || onionshim_name_is_numeric(node))
-		return onionshim_real.getaddrinfo(node, service, hints, res);
 	if (hints && (hints->ai_flags & AI_NUMERICHOST))
 		return EAI_NONAME;
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
 		return EAI_FAMILY;
 	rc = divert(node, family, &af, addr);
 	if (rc == 0)
-		return onionshim_real.getaddrinfo(node, service, hints, res);
+		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
 	if (rc < 0)
 		return EAI_AGAIN;
-	inet_ntop(af, addr, text, sizeof(text));
 	memset(&h, 0, sizeof(h));
 	if (hints) {
 		h.ai_socktype = hints->ai_socktype;
@@ -97,7 +180,13 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	}
 	h.ai_family = af;
 	h.ai_flags |= AI_NUMERICHOST;
-	rc = onionshim_real.getaddrinfo(text, service, &h, res);
+	port = decimal_port(service);
+	rc = port < 0 ? -1 : build(af, addr, service ? port : -1, h.ai_flags, h.ai_socktype,
+				   h.ai_protocol, res);
+	if (rc < 0) {
+		inet_ntop(af, addr, text, sizeof(text));
+		rc = ONIONSHIM_REAL(getaddrinfo)(text, service, &h, res);
+	}
 	if (rc == 0 && hints && (hints->ai_flags & AI_CANONNAME)) {
 		free((*res)->ai_canonname);
 		(*res)->ai_canonname = strdup(node);
@@ -109,6 +198,15 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	}
 	errno = saved;
 	return rc;
+}
+
+ONIONSHIM_EXPORT int
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+	    struct addrinfo **res)
+{
+	if (node == NULL || onionshim_name_is_numeric(node))
+		return ONIONSHIM_REAL(getaddrinfo)(node, service, hints, res);
+	return getaddrinfo_name(node, service, hints, res);
 }
 
 /*
@@ -160,7 +258,7 @@ gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_
 	int rc = lookup_r(name, af, ret, buf, buflen, result, h_errnop);
 
 	if (rc < 0)
-		return onionshim_real.gethostbyname2_r(name, af, ret, buf, buflen, result,
+		return ONIONSHIM_REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result,
 						       h_errnop);
 	return rc;
 }
@@ -172,7 +270,7 @@ gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
 	int rc = lookup_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 
 	if (rc < 0)
-		return onionshim_real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+		return ONIONSHIM_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
 	return rc;
 }
 
@@ -201,7 +299,7 @@ gethostbyname2(const char *name, int af)
 {
 	onionshim_ready();
 	if (name == NULL || onionshim_name_is_numeric(name))
-		return onionshim_real.gethostbyname2(name, af);
+		return ONIONSHIM_REAL(gethostbyname2)(name, af);
 	return lookup_static(name, af);
 }
 
@@ -210,7 +308,7 @@ gethostbyname(const char *name)
 {
 	onionshim_ready();
 	if (name == NULL || onionshim_name_is_numeric(name))
-		return onionshim_real.gethostbyname(name);
+		return ONIONSHIM_REAL(gethostbyname)(name);
 	return lookup_static(name, AF_INET);
 }
 
@@ -241,5 +339,5 @@ getaddrinfo_a(int mode, struct gaicb *list[], int nitems, struct sigevent *sevp)
 			return EAI_AGAIN;
 		}
 	}
-	return onionshim_real.getaddrinfo_a(mode, list, nitems, sevp);
+	return ONIONSHIM_REAL(getaddrinfo_a)(mode, list, nitems, sevp);
 }

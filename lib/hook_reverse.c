@@ -53,14 +53,14 @@ getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t ho
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    salen < (sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
 		     sizeof(struct sockaddr_in6)))
-		return onionshim_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+		return ONIONSHIM_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 	rc = reverse(sa, salen, &name);
 	if (rc == 0)
-		return onionshim_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+		return ONIONSHIM_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 	if (rc < 0) {
 		if (flags & NI_NAMEREQD)
 			return EAI_AGAIN;
-		return onionshim_real.getnameinfo(sa, salen, host, hostlen, serv, servlen,
+		return ONIONSHIM_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen,
 						  flags | NI_NUMERICHOST);
 	}
 	/* NI_NOFQDN is ignored: an onion's first label alone names nothing */
@@ -70,7 +70,7 @@ getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t ho
 	memcpy(host, name.buf, n);
 	host[n] = '\0';
 	if (serv != NULL && servlen > 0)
-		return onionshim_real.getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
+		return ONIONSHIM_REAL(getnameinfo)(sa, salen, NULL, 0, serv, servlen, flags);
 	return 0;
 }
 
@@ -111,7 +111,7 @@ gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, 
 	int rc = addr_reverse(addr, len, type, &name);
 
 	if (rc == 0)
-		return onionshim_real.gethostbyaddr_r(addr, len, type, ret, buf, buflen, result,
+		return ONIONSHIM_REAL(gethostbyaddr_r)(addr, len, type, ret, buf, buflen, result,
 						      h_errnop);
 	*result = NULL;
 	if (rc < 0) {
@@ -139,7 +139,7 @@ gethostbyaddr(const void *addr, socklen_t len, int type)
 	int rc = addr_reverse(addr, len, type, &name);
 
 	if (rc == 0)
-		return onionshim_real.gethostbyaddr(addr, len, type);
+		return ONIONSHIM_REAL(gethostbyaddr)(addr, len, type);
 	if (rc < 0 ||
 	    onionshim_hostent_fill(name.buf, type, addr, len, &st.he, st.buf, sizeof(st.buf))) {
 		h_errno = TRY_AGAIN;

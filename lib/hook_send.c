@@ -41,7 +41,7 @@ sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to
 		errno = err;
 		return -1;
 	}
-	return onionshim_real.sendto(fd, buf, len, flags, to, tolen);
+	return ONIONSHIM_REAL(sendto)(fd, buf, len, flags, to, tolen);
 }
 
 ONIONSHIM_EXPORT ssize_t
@@ -53,7 +53,7 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 		errno = err;
 		return -1;
 	}
-	return onionshim_real.sendmsg(fd, msg, flags);
+	return ONIONSHIM_REAL(sendmsg)(fd, msg, flags);
 }
 
 ONIONSHIM_EXPORT int
@@ -70,5 +70,5 @@ sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 			return -1;
 		}
 	}
-	return onionshim_real.sendmmsg(fd, vec, vlen, flags);
+	return ONIONSHIM_REAL(sendmmsg)(fd, vec, vlen, flags);
 }

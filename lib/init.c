@@ -2,8 +2,7 @@
  * NAME
  *	init - the library's constructor and its one context
  * DESCRIPTION
- *	Runs before main() (and so before Postfix chroots): resolves the
- *	real libc functions, reads the config named by ONIONSHIM_CONF or
+ *	Runs before main() (and so before Postfix chroots): reads the config named by ONIONSHIM_CONF or
  *	/etc/onionshim/onionshim.conf, opens the log and maps onion_map.
  *	Environment overrides are read with secure_getenv(), so a setuid
  *	program ignores them. A hook that runs before the constructor
@@ -37,23 +36,24 @@ fork_release(void)
 	onionshim_shim_atfork_release(&ctx);
 }
 
+/* The libc functions are resolved on first use (real.h); one that is
+ * missing fails with ENOSYS from then on, and says so once. */
+static void
+report_missing(const char *name)
+{
+	onionshim_log(ONIONSHIM_LOG_ERROR, "libc function %s not found: calls to it fail with "
+		      "ENOSYS", name);
+}
+
 static void
 init_once(void)
 {
-	char missing[256];
 	const char *conf = secure_getenv("ONIONSHIM_CONF");
-	int rc;
 
-	rc = onionshim_real_init(missing, sizeof(missing));
+	onionshim_real_set_reporter(report_missing);
 	onionshim_shim_load(&ctx, conf && *conf ? conf : ONIONSHIM_DEFAULT_CONF,
 			    !(conf && *conf), secure_getenv("ONIONSHIM_LOG_TO"),
 			    secure_getenv("ONIONSHIM_LOG_LEVEL"));
-	if (rc < 0) {
-		ctx.ok = 0;
-		onionshim_errf(&ctx.why, "libc function(s) not found: %s", missing);
-		onionshim_log(ONIONSHIM_LOG_ERROR, "%s; inet connections and name lookups fail",
-			      ctx.why.buf);
-	}
 	pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 

@@ -83,7 +83,7 @@ connect_syslog(int fd)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, "/dev/log", sizeof("/dev/log"));
-	return onionshim_real_connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+	return ONIONSHIM_REAL(connect)(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
 }
 
 static int

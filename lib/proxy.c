@@ -117,8 +117,6 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 			socklen_t len, const struct onionshim_plan *plan)
 {
 	struct onionshim_socks5_trace tr;
-	struct sockaddr_storage local;
-	socklen_t locallen = sizeof(local);
 	struct stat st;
 	char where[96], dest[400], via[80], why[640];
 	const char *isolate = NULL;
@@ -146,9 +144,8 @@ onionshim_proxy_connect(struct onionshim_ctx *ctx, int fd, const struct sockaddr
 			      dest, via, tr.ms_total, why);
 		return rc;
 	}
-	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0 && fstat(fd, &st) == 0)
-		onionshim_shim_sock_record(ctx, st.st_ino, (struct sockaddr *)&local, locallen, sa,
-					   len);
+	if (fstat(fd, &st) == 0)
+		onionshim_shim_sock_record(ctx, &st, sa, len);
 	if (onionshim_log_enabled(ONIONSHIM_LOG_INFO)) {
 		describe_dest(ctx, sa, plan, dest, sizeof(dest));
 		via_text(ctx, &tr, via, sizeof(via));

@@ -2,14 +2,17 @@
  * NAME
  *	real - resolve the real libc functions behind the hooks
  * DESCRIPTION
- *	Each function is looked up once with dlsym(RTLD_NEXT). dladdr()
- *	tells which object the address lives in; an address inside this
- *	library is our own hook, found because the library is loaded twice
- *	or preloaded in an odd order, and is refused. Refused or missing
- *	functions get a stub that fails with ENOSYS: a hook must never call
- *	itself, and never fall through to an unknown function.
- * RETURNS
- *	onionshim_real_init: 0, or -ENOSYS naming what is missing.
+ *	Each function is looked up with dlsym(RTLD_NEXT) on its first call,
+ *	not at start-up: a process pays only for what it uses (a lookup
+ *	costs some 800 instructions, and most programs call a handful of
+ *	the 27). Until then its pointer holds a trampoline that looks it up,
+ *	stores the address (an atomic store: threads may race to do it, and
+ *	store the same value) and calls it. An address inside this library
+ *	is our own hook, found because the library is loaded twice or
+ *	preloaded in an odd order, and is refused. Refused or missing
+ *	functions get a stub that fails with ENOSYS, and the reporter set
+ *	with onionshim_real_set_reporter() is told once: a hook must never
+ *	call itself, and never fall through to an unknown function.
  * NEVER
  *	allocates; calls no hooked function.
  */
@@ -22,8 +25,6 @@
 #include <string.h>
 
 #include "onionshim/real.h"
-
-struct onionshim_real_fns onionshim_real;
 
 static int stub_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -99,8 +100,7 @@ static int stub_r(void)
 	return ENOSYS;
 }
 
-static int real_status;
-static char real_missing[256];
+static void (*reporter)(const char *name);
 
 /* <resolv.h>, through real.h, defines p_type as a function name */
 #undef p_type
@@ -134,88 +134,140 @@ find_self(struct dl_phdr_info *info, size_t size, void *arg)
 
 /*
  * resolve - dlsym NAME, refusing an address inside this very library.
- * (dladdr per symbol would cost some 50,000 instructions each at start-up.)
+ * (dladdr per symbol would cost some 50,000 instructions each.)
  */
+static void
+find_self_once(void)
+{
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self_once);
+}
+
 static void *
 resolve(const char *name)
 {
-	uintptr_t p = (uintptr_t)dlsym(RTLD_NEXT, name);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uintptr_t p;
 
+	pthread_once(&once, find_self_once);
+	p = (uintptr_t)dlsym(RTLD_NEXT, name);
 	if (p == 0 || (p >= self_lo && p < self_hi))
 		return NULL;
 	return (void *)p;
 }
 
 /*
- * A stub of another signature is called through the pointer: every caller
- * in this library passes the real arguments and reads only the return
- * value and errno, which the x86-64 and aarch64 calling conventions keep
- * safe; the stubs never read their arguments.
+ * settle - look NAME up and store it in *SLOT, or STUB when it is missing
+ * or our own (and tell the reporter). Keeps errno.
  */
-#define RESOLVE_ANY(field, stub) RESOLVE(field, (__typeof__(onionshim_real.field))(void (*)(void))(stub))
-
-#define RESOLVE(field, stub) do {					\
-	void *p_ = resolve(#field);					\
-	if (p_ == NULL) {						\
-		size_t l_ = strlen(real_missing);			\
-		snprintf(real_missing + l_, sizeof(real_missing) - l_,	\
-			 "%s%s", l_ ? " " : "", #field);		\
-		onionshim_real.field = stub;				\
-	} else {							\
-		*(void **)&onionshim_real.field = p_;			\
-	}								\
-} while (0)
-
 static void
-real_init_once(void)
+settle(void **slot, const char *name, void (*stub)(void))
 {
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)resolve);
-	RESOLVE(connect, stub_connect);
-	RESOLVE(getpeername, stub_getpeername);
-	RESOLVE_ANY(shutdown, stub_int);
-	RESOLVE(getaddrinfo, stub_getaddrinfo);
-	RESOLVE(gethostbyname, stub_gethostbyname);
-	RESOLVE(gethostbyname2, stub_gethostbyname2);
-	RESOLVE(gethostbyname_r, stub_gethostbyname_r);
-	RESOLVE(gethostbyname2_r, stub_gethostbyname2_r);
-	RESOLVE_ANY(gethostbyaddr, stub_hostent);
-	RESOLVE_ANY(gethostbyaddr_r, stub_r);
-	RESOLVE_ANY(getnameinfo, stub_eai);
-	RESOLVE_ANY(getaddrinfo_a, stub_eai);
-	RESOLVE_ANY(res_nquery, stub_int);
-	RESOLVE_ANY(res_nsearch, stub_int);
-	RESOLVE_ANY(res_nquerydomain, stub_int);
-	RESOLVE_ANY(res_nsend, stub_int);
-	RESOLVE_ANY(res_query, stub_int);
-	RESOLVE_ANY(res_search, stub_int);
-	RESOLVE_ANY(res_querydomain, stub_int);
-	RESOLVE_ANY(res_send, stub_int);
-	RESOLVE_ANY(sendto, stub_int);
-	RESOLVE_ANY(sendmsg, stub_int);
-	RESOLVE_ANY(sendmmsg, stub_int);
-	RESOLVE_ANY(listen, stub_int);
-	RESOLVE_ANY(accept, stub_int);
-	RESOLVE_ANY(accept4, stub_int);
-	real_status = real_missing[0] ? -ENOSYS : 0;
-}
-
-int
-onionshim_real_init(char *why, size_t whylen)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int saved = errno;
+	void *p = resolve(name);
 
-	pthread_once(&once, real_init_once);
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", real_missing);
+	if (p == NULL) {
+		p = (void *)stub;
+		if (reporter != NULL)
+			reporter(name);
+	}
+	__atomic_store_n(slot, p, __ATOMIC_RELEASE);
 	errno = saved;
-	return real_status;
 }
 
-int
-onionshim_real_connect(int fd, const struct sockaddr *sa, socklen_t len)
+/*
+ * LAZY(ret, name, params, args, stub) - the trampoline first_NAME: settle
+ * the pointer, then call through it. A stub of another signature is
+ * called through the pointer: every caller in this library passes the
+ * real arguments and reads only the return value and errno, which the
+ * x86-64 and aarch64 calling conventions keep safe; the stubs never read
+ * their arguments.
+ */
+#define LAZY(ret, name, params, args, stub)					\
+static ret first_##name params							\
+{										\
+	settle((void **)&onionshim_real.name, #name, (void (*)(void))(stub));	\
+	return ONIONSHIM_REAL(name) args;					\
+}
+
+LAZY(int, connect, (int fd, const struct sockaddr *sa, socklen_t l), (fd, sa, l),
+     stub_connect)
+LAZY(int, getpeername, (int fd, struct sockaddr *sa, socklen_t *l), (fd, sa, l),
+     stub_getpeername)
+LAZY(int, shutdown, (int fd, int how), (fd, how), stub_int)
+LAZY(int, getaddrinfo, (const char *n, const char *s, const struct addrinfo *h,
+			struct addrinfo **r), (n, s, h, r), stub_getaddrinfo)
+LAZY(struct hostent *, gethostbyname, (const char *n), (n), stub_gethostbyname)
+LAZY(struct hostent *, gethostbyname2, (const char *n, int af), (n, af), stub_gethostbyname2)
+LAZY(int, gethostbyname_r, (const char *n, struct hostent *h, char *b, size_t bl,
+			    struct hostent **r, int *e), (n, h, b, bl, r, e), stub_gethostbyname_r)
+LAZY(int, gethostbyname2_r, (const char *n, int af, struct hostent *h, char *b, size_t bl,
+			     struct hostent **r, int *e), (n, af, h, b, bl, r, e),
+     stub_gethostbyname2_r)
+LAZY(struct hostent *, gethostbyaddr, (const void *a, socklen_t l, int t), (a, l, t),
+     stub_hostent)
+LAZY(int, gethostbyaddr_r, (const void *a, socklen_t l, int t, struct hostent *h, char *b,
+			    size_t bl, struct hostent **r, int *e), (a, l, t, h, b, bl, r, e), stub_r)
+LAZY(int, getnameinfo, (const struct sockaddr *sa, socklen_t l, char *h, socklen_t hl,
+			char *s, socklen_t sl, int f), (sa, l, h, hl, s, sl, f), stub_eai)
+LAZY(int, getaddrinfo_a, (int m, struct gaicb **list, int n, struct sigevent *sev),
+     (m, list, n, sev), stub_eai)
+LAZY(int, res_nquery, (res_state st, const char *d, int c, int t, unsigned char *a, int al),
+     (st, d, c, t, a, al), stub_int)
+LAZY(int, res_nsearch, (res_state st, const char *d, int c, int t, unsigned char *a, int al),
+     (st, d, c, t, a, al), stub_int)
+LAZY(int, res_nquerydomain, (res_state st, const char *n, const char *d, int c, int t,
+			     unsigned char *a, int al), (st, n, d, c, t, a, al), stub_int)
+LAZY(int, res_nsend, (res_state st, const unsigned char *m, int ml, unsigned char *a, int al),
+     (st, m, ml, a, al), stub_int)
+LAZY(int, res_query, (const char *d, int c, int t, unsigned char *a, int al),
+     (d, c, t, a, al), stub_int)
+LAZY(int, res_search, (const char *d, int c, int t, unsigned char *a, int al),
+     (d, c, t, a, al), stub_int)
+LAZY(int, res_querydomain, (const char *n, const char *d, int c, int t, unsigned char *a,
+			    int al), (n, d, c, t, a, al), stub_int)
+LAZY(int, res_send, (const unsigned char *m, int ml, unsigned char *a, int al),
+     (m, ml, a, al), stub_int)
+LAZY(ssize_t, sendto, (int fd, const void *b, size_t n, int f, const struct sockaddr *sa,
+		       socklen_t l), (fd, b, n, f, sa, l), stub_int)
+LAZY(ssize_t, sendmsg, (int fd, const struct msghdr *m, int f), (fd, m, f), stub_int)
+LAZY(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned int n, int f), (fd, v, n, f),
+     stub_int)
+LAZY(int, listen, (int fd, int n), (fd, n), stub_int)
+LAZY(int, accept, (int fd, struct sockaddr *sa, socklen_t *l), (fd, sa, l), stub_int)
+LAZY(int, accept4, (int fd, struct sockaddr *sa, socklen_t *l, int f), (fd, sa, l, f),
+     stub_int)
+
+struct onionshim_real_fns onionshim_real = {
+	.connect = first_connect,
+	.getpeername = first_getpeername,
+	.shutdown = first_shutdown,
+	.getaddrinfo = first_getaddrinfo,
+	.gethostbyname = first_gethostbyname,
+	.gethostbyname2 = first_gethostbyname2,
+	.gethostbyname_r = first_gethostbyname_r,
+	.gethostbyname2_r = first_gethostbyname2_r,
+	.gethostbyaddr = first_gethostbyaddr,
+	.gethostbyaddr_r = first_gethostbyaddr_r,
+	.getnameinfo = first_getnameinfo,
+	.getaddrinfo_a = first_getaddrinfo_a,
+	.res_nquery = first_res_nquery,
+	.res_nsearch = first_res_nsearch,
+	.res_nquerydomain = first_res_nquerydomain,
+	.res_nsend = first_res_nsend,
+	.res_query = first_res_query,
+	.res_search = first_res_search,
+	.res_querydomain = first_res_querydomain,
+	.res_send = first_res_send,
+	.sendto = first_sendto,
+	.sendmsg = first_sendmsg,
+	.sendmmsg = first_sendmmsg,
+	.listen = first_listen,
+	.accept = first_accept,
+	.accept4 = first_accept4,
+};
+
+void
+onionshim_real_set_reporter(void (*fn)(const char *name))
 {
-	if (onionshim_real.connect == NULL)
-		onionshim_real_init(NULL, 0);
-	return onionshim_real.connect(fd, sa, len);
+	reporter = fn;
 }

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -462,8 +463,9 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 {
 	char text[80];
 	struct sockaddr_in tmp;
+	uint8_t info[8];		/* the head of struct tcp_info: tcpi_state */
 	int type = 0, rc;
-	socklen_t l = sizeof(type);
+	socklen_t l = sizeof(info);
 
 	memset(plan, 0, sizeof(*plan));
 	if (len < sizeof(struct sockaddr_in) ||
@@ -481,14 +483,29 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 		    ctx->cfg.route == ONIONSHIM_ROUTE_ONION)
 			return 0;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+	/*
+	 * One question tells both what libc's connect() would: only a TCP
+	 * socket answers TCP_INFO, and its state says whether it is already
+	 * connected (EISCONN, listening too) or connecting (EALREADY). Such a
+	 * socket must not be touched: a socket the program connected
+	 * elsewhere would otherwise carry the SOCKS request there.
+	 */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &l) == 0 && l >= 1) {
+		if (info[0] == TCP_SYN_SENT)
+			return deny(plan, EALREADY);
+		if (info[0] != TCP_CLOSE)
+			return deny(plan, EISCONN);
+	} else if (errno != EOPNOTSUPP && errno != ENOPROTOOPT) {
 		return deny(plan, errno);
-	/* the address as text only for a line that is written: the hot path */
-	if (type != SOCK_STREAM) {
+	} else {
+		/* the address as text only for a line that is written */
+		l = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+			return deny(plan, errno);
 		onionshim_sockaddr_text(sa, text, sizeof(text));
 		onionshim_log(ONIONSHIM_LOG_NOTICE, "connect of a %s socket to %s refused: "
 			      "only TCP goes through Tor", type == SOCK_DGRAM ? "datagram" :
-			      "non-stream", text);
+			      type == SOCK_STREAM ? "non-TCP stream" : "non-stream", text);
 		return deny(plan, EPERM);
 	}
 	if (rc == 0) {
@@ -537,55 +554,40 @@ onionshim_shim_connect_plan(struct onionshim_ctx *ctx, int fd, const struct sock
 	return 0;
 }
 
-static uint32_t
-local_hash(const struct sockaddr_storage *ss)
+static struct onionshim_sock_entry *
+sock_slot(struct onionshim_ctx *ctx, const struct stat *st)
 {
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		return ntohs(s->sin_port) ^ ntohl(s->sin_addr.s_addr);
-	}
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return &ctx->socks[(st->st_ino ^ (st->st_ino >> 10)) & (ONIONSHIM_SOCK_TABLE_SIZE - 1)];
 }
 
 void
-onionshim_shim_sock_record(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
-			   socklen_t locallen, const struct sockaddr *peer, socklen_t peerlen)
+onionshim_shim_sock_record(struct onionshim_ctx *ctx, const struct stat *st,
+			   const struct sockaddr *peer, socklen_t peerlen)
 {
-	struct sockaddr_storage key;
-	struct onionshim_sock_entry *e;
+	struct onionshim_sock_entry *e = sock_slot(ctx, st);
 
-	if (locallen > sizeof(key) || peerlen > sizeof(e->peer))
+	if (peerlen > sizeof(e->peer))
 		return;
-	memset(&key, 0, sizeof(key));
-	memcpy(&key, local, locallen);
-	e = &ctx->socks[local_hash(&key) & (ONIONSHIM_SOCK_TABLE_SIZE - 1)];
-	/* a newer connection from the same local end replaces the old one */
+	/* a newer socket in the same slot replaces the old one */
 	pthread_mutex_lock(&ctx->lock);
-	e->local = key;
 	memset(&e->peer, 0, sizeof(e->peer));
 	memcpy(&e->peer, peer, peerlen);
 	e->peerlen = peerlen;
-	e->ino = ino;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
 	e->used = 1;
 	pthread_mutex_unlock(&ctx->lock);
 }
 
 int
-onionshim_shim_sock_peer(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
-			 socklen_t locallen, struct sockaddr_storage *peer, socklen_t *peerlen)
+onionshim_shim_sock_peer(struct onionshim_ctx *ctx, const struct stat *st,
+			 struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	struct sockaddr_storage key;
-	struct onionshim_sock_entry *e;
+	struct onionshim_sock_entry *e = sock_slot(ctx, st);
 	int rc = -ENOENT;
 
-	if (locallen > sizeof(key))
-		return -ENOENT;
-	memset(&key, 0, sizeof(key));
-	memcpy(&key, local, locallen);
-	e = &ctx->socks[local_hash(&key) & (ONIONSHIM_SOCK_TABLE_SIZE - 1)];
 	pthread_mutex_lock(&ctx->lock);
-	if (e->used && e->ino == ino && same_addr((const struct sockaddr *)&key, &e->local)) {
+	if (e->used && e->ino == st->st_ino && e->dev == st->st_dev) {
 		*peer = e->peer;
 		*peerlen = e->peerlen;
 		rc = 0;
@@ -646,14 +648,14 @@ onionshim_shim_atfork_release(struct onionshim_ctx *ctx)
 int
 onionshim_name_is_numeric(const char *name)
 {
-	const char *p;
+	const unsigned char *p = (const unsigned char *)name;
 
-	for (p = name; *p; p++)
-		if (*p == ':')
-			return 1;
-		else if ((*p < '0' || *p > '9') && *p != '.')
-			return 0;
-	return p != name;
+	/* one compare for a digit, then '.', on the path every numeric name takes */
+	while ((unsigned)(*p - '0') < 10u || *p == '.')
+		p++;
+	if (*p == ':')
+		return 1;
+	return *p == '\0' && p != (const unsigned char *)name;
 }
 
 /* passes_tor - whether a TCP connection to SA must go through Tor. */

@@ -5,8 +5,15 @@
  *	Connects the socket to the first SOCKS server that accepts it (the
  *	socks_server list, in order), then sends the request built by the
  *	socks5 codec and reads the reply exactly. Every wait is a poll()
- *	bounded by what is left of connect_timeout; the socket is made
- *	non-blocking for the exchange and its flags are restored after.
+ *	bounded by what is left of connect_timeout; a blocking socket is
+ *	made non-blocking for the exchange and its flags are restored after.
+ *	The request goes out with the TCP connect still under way (a
+ *	non-blocking send: it fails with the connect's own error, or waits
+ *	for it when the kernel is not done), and the socket is not examined
+ *	here (the connect plan asked TCP_INFO: a TCP socket, neither
+ *	connected nor connecting): its first connect() tells a family that
+ *	does not fit (EINVAL, EAFNOSUPPORT), so that the common case costs
+ *	no extra system call.
  *
  *	Failover: each server's TCP connect gets an equal share of the time
  *	that is left for the servers not yet tried, so that a server that
@@ -164,7 +171,7 @@ static int
 send_all(const struct io *io, const uint8_t *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int rc;
 
 		if (n > 0) {
@@ -191,7 +198,7 @@ recv_exact(const struct io *io, uint8_t *buf, size_t len, size_t *got)
 
 	*got = 0;
 	while (len > 0) {
-		ssize_t n = recv(io->fd, buf, len, 0);
+		ssize_t n = recv(io->fd, buf, len, MSG_DONTWAIT);
 		int rc;
 
 		if (n > 0) {
@@ -299,10 +306,11 @@ dual_stack(int fd)
 }
 
 /*
- * server_addr - the address to give connect() on FD for SERVER: the server
- * itself, or its v4-mapped form for a dual-stack AF_INET6 socket. Replaces
- * the socket when neither can work. Returns the length or -errno, with
- * TR->why set.
+ * server_addr - the address to give connect() on FD for SERVER, once the
+ * server's own address did not fit the socket's family: its v4-mapped form
+ * for a dual-stack AF_INET6 socket, or the server itself on a socket of
+ * its family, replacing the socket when neither can work. Returns the
+ * length or -errno, with TR->why set.
  */
 static int
 server_addr(int fd, const struct onionshim_sockaddr *server, struct sockaddr_storage *out,
@@ -331,24 +339,51 @@ server_addr(int fd, const struct onionshim_sockaddr *server, struct sockaddr_sto
 	return (int)server->len;
 }
 
-/* tcp_connect - connect FD to SA and wait for the result until DEADLINE_NS. */
+/*
+ * tcp_connect - connect FD to SA and wait for the result until DEADLINE_NS.
+ * While the handshake is in progress, FIRST (the start of the exchange) is
+ * offered with a non-blocking send: on loopback the handshake is usually
+ * complete by then, and the bytes it takes (*SENT) spare a poll and an
+ * SO_ERROR query; a send that fails reports the connect's own error.
+ */
 static int
 tcp_connect(const struct io *io, const struct sockaddr *sa, socklen_t len,
-	    uint64_t deadline_ns)
+	    uint64_t deadline_ns, const struct onionshim_socks5_buf *first, size_t *sent)
 {
 	int err = 0, rc;
 	socklen_t l = sizeof(err);
+	ssize_t n;
 
-	if (onionshim_real_connect(io->fd, sa, len) == 0)
+	*sent = 0;
+	if (ONIONSHIM_REAL(connect)(io->fd, sa, len) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -errno;
+	n = send(io->fd, first->buf, first->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		*sent = (size_t)n;
+		return 0;
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		return n == 0 ? -EPROTO : -errno;
 	rc = wait_fd(io, POLLOUT, deadline_ns);
 	if (rc < 0)
 		return rc;
 	if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 		return -errno;
 	return -err;
+}
+
+/*
+ * family_mismatch - whether connect()'s error ERR says that the address
+ * family does not fit the socket (an AF_INET6 socket given an AF_INET
+ * address: EINVAL; the other way round: EAFNOSUPPORT). Nothing about the
+ * socket has changed then.
+ */
+static int
+family_mismatch(int err)
+{
+	return err == -EINVAL || err == -EAFNOSUPPORT;
 }
 
 /* note_failure - append "SERVER: why" to the trace's list of failures. */
@@ -369,17 +404,25 @@ note_failure(struct onionshim_socks5_trace *tr, const struct onionshim_sockaddr 
 		 used ? "; " : "", server->text, why);
 }
 
-/* reach_server - connect the socket to the first SOCKS server that answers. */
+/*
+ * reach_server - connect the socket to the first SOCKS server that
+ * answers, offering FIRST as it connects (tcp_connect; *SENT bytes went).
+ * The kernel checks the family: only when the server's address does not
+ * fit is the socket examined (server_addr).
+ */
 static int
 reach_server(const struct onionshim_config *cfg, const struct io *io,
+	     const struct onionshim_socks5_buf *first, size_t *sent,
 	     struct onionshim_socks5_trace *tr)
 {
+	const struct onionshim_sockaddr *server;
 	struct sockaddr_storage ss;
 	uint64_t now, slice;
 	size_t i;
 	int len, rc;
 
 	for (i = 0; i < cfg->nsocks; i++) {
+		server = &cfg->socks[i];
 		now = onionshim_now_ns();
 		if (now >= io->deadline_ns)
 			break;
@@ -390,23 +433,27 @@ reach_server(const struct onionshim_config *cfg, const struct io *io,
 		 * answers the next connect() with ECONNABORTED (refused) or
 		 * EALREADY (still in SYN_SENT). Start afresh.
 		 */
-		if (i > 0 && (rc = replace_socket(io->fd, cfg->socks[i].ss.ss_family)) < 0) {
-			note_failure(tr, &cfg->socks[i], rc, 0);
+		if (i > 0 && (rc = replace_socket(io->fd, server->ss.ss_family)) < 0) {
+			note_failure(tr, server, rc, 0);
 			continue;
 		}
 		tr->replaced |= i > 0;
-		len = server_addr(io->fd, &cfg->socks[i], &ss, tr);
-		if (len < 0)
-			return len;
-		rc = tcp_connect(io, (struct sockaddr *)&ss, (socklen_t)len, slice);
+		rc = tcp_connect(io, (const struct sockaddr *)&server->ss, server->len, slice,
+				 first, sent);
+		if (family_mismatch(rc)) {
+			len = server_addr(io->fd, server, &ss, tr);
+			if (len < 0)
+				return len;
+			rc = tcp_connect(io, (struct sockaddr *)&ss, (socklen_t)len, slice, first,
+					 sent);
+		}
 		if (rc == 0) {
 			tr->server = (int)i;
 			return 0;
 		}
 		if (rc == -EINTR)
 			return rc;
-		note_failure(tr, &cfg->socks[i], rc,
-			     (unsigned)((slice - now + 999999u) / 1000000u));
+		note_failure(tr, server, rc, (unsigned)((slice - now + 999999u) / 1000000u));
 	}
 	onionshim_errf(&tr->why, "no SOCKS server answered (%s)",
 		       tr->failed.buf[0] ? tr->failed.buf : "socks_server is empty");
@@ -495,25 +542,44 @@ login(const struct io *io, const char *user, uint8_t cmd,
 	return rc;
 }
 
-/* exchange - the SOCKS5 conversation on a connected socket. */
+/*
+ * first_bytes - what opens the exchange: the greeting, and without a login
+ * the request with it (one write).
+ */
+static int
+first_bytes(struct onionshim_socks5_buf *b, uint8_t cmd, const struct onionshim_socks5_addr *dst,
+	    const char *user, struct onionshim_socks5_trace *tr)
+{
+	int rc;
+
+	b->len = 0;
+	if ((rc = onionshim_socks5_greeting(b, user != NULL)) < 0 ||
+	    (user == NULL && (rc = onionshim_socks5_request(b, cmd, dst)) < 0))
+		onionshim_errf(&tr->why, "cannot encode the request: %s", strerror(-rc));
+	return rc;
+}
+
+/*
+ * exchange - the SOCKS5 conversation on a connected socket, of which the
+ * first SENT bytes of FIRST are already on their way.
+ */
 static int
 exchange(const struct io *io, uint8_t cmd, const struct onionshim_socks5_addr *dst,
-	 const char *user, struct onionshim_socks5_reply *reply,
-	 const struct onionshim_config *cfg, struct onionshim_socks5_trace *tr)
+	 const char *user, struct onionshim_socks5_buf *first, size_t sent,
+	 struct onionshim_socks5_reply *reply, const struct onionshim_config *cfg,
+	 struct onionshim_socks5_trace *tr)
 {
-	struct onionshim_socks5_buf b = { .len = 0 };
 	uint8_t r[ONIONSHIM_SOCKS5_REPLY_MAX + 2];
 	const char *server = cfg->socks[tr->server].text;
 	int auth = user != NULL, rc, mrc;
 	size_t got;
 	ssize_t size;
 
-	if ((rc = onionshim_socks5_greeting(&b, auth)) < 0 ||
-	    (!auth && (rc = onionshim_socks5_request(&b, cmd, dst)) < 0)) {
-		onionshim_errf(&tr->why, "cannot encode the request: %s", strerror(-rc));
-		return rc;
+	if (sent > 0) {
+		memmove(first->buf, first->buf + sent, first->len - sent);
+		first->len -= sent;
 	}
-	if ((rc = send_step(io, &b, "the request", cfg, tr)) < 0)
+	if (first->len > 0 && (rc = send_step(io, first, "the request", cfg, tr)) < 0)
 		return rc;
 	/*
 	 * Without a login, the method reply and the reply's 5-byte head come
@@ -562,29 +628,6 @@ trace_init(struct onionshim_socks5_trace *tr)
 	tr->rep = -1;
 }
 
-/*
- * usable - whether FD is a TCP socket that connect() may start on: libc
- * answers EISCONN for a connected or listening socket and EALREADY for
- * one that is connecting; so do we, before touching it.
- */
-static int
-usable(int fd)
-{
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 || l < 1)
-		return 0;	/* not TCP: the exchange reports what is wrong */
-	switch (ti.tcpi_state) {
-	case TCP_CLOSE:
-		return 0;
-	case TCP_SYN_SENT:
-		return -EALREADY;
-	default:
-		return -EISCONN;
-	}
-}
-
 static int
 run(const struct onionshim_config *cfg, int fd, int keep_on_eintr, uint8_t cmd,
     const struct onionshim_socks5_addr *dst, const char *user,
@@ -596,22 +639,24 @@ run(const struct onionshim_config *cfg, int fd, int keep_on_eintr, uint8_t cmd,
 		.deadline_ns = start + (uint64_t)cfg->connect_timeout_ms * 1000000u,
 		.keep_on_eintr = keep_on_eintr,
 	};
+	struct onionshim_socks5_buf first;
+	size_t sent = 0;
 	int flags, rc;
 
-	if ((rc = usable(fd)) < 0)
+	if ((rc = first_bytes(&first, cmd, dst, user, tr)) < 0)
 		return rc;
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
 		return -errno;
 	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
-	rc = reach_server(cfg, &io, tr);
+	rc = reach_server(cfg, &io, &first, &sent, tr);
 	tr->ms_tcp = onionshim_ms_since(start);
 	if (rc == 0)
-		rc = exchange(&io, cmd, dst, user, reply, cfg, tr);
+		rc = exchange(&io, cmd, dst, user, &first, sent, reply, cfg, tr);
 	tr->ms_total = onionshim_ms_since(start);
 	if (rc < 0 && tr->server >= 0)
-		(void)shutdown(fd, SHUT_RDWR);	/* spent: see the header */
+		(void)ONIONSHIM_REAL(shutdown)(fd, SHUT_RDWR);	/* spent: see the header */
 	/*
 	 * Restore what was changed: the caller's flags on its own socket when
 	 * it was blocking, and all of them on a replaced one (not the caller's

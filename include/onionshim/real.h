@@ -1,13 +1,14 @@
 /*
- * real - the libc functions that the hooks stand in front of, resolved once
- * with dlsym(RTLD_NEXT). A resolution that finds this library's own code
- * (loaded twice, or a broken link order) is refused, so a hook can never
- * call itself.
+ * real - the libc functions that the hooks stand in front of, each resolved
+ * with dlsym(RTLD_NEXT) on its first call. A resolution that finds this
+ * library's own code (loaded twice, or a broken link order) is refused, so
+ * a hook can never call itself.
  *
- * onionshim_real_init() runs from the constructor (and from the first hook
- * if another library's constructor calls one earlier); it is idempotent
- * and thread-safe. After it, every pointer is valid: a missing one is
- * replaced by a stub that fails with ENOSYS, so callers need no checks.
+ * Every pointer is valid at any time, even before the constructor: it
+ * starts as a trampoline that resolves the function and calls it, and a
+ * missing function is replaced by a stub that fails with ENOSYS, so
+ * callers need no checks. Call through ONIONSHIM_REAL(name): the pointer
+ * may change once, under other threads' feet.
  */
 #ifndef ONIONSHIM_REAL_H
 #define ONIONSHIM_REAL_H
@@ -53,14 +54,13 @@ struct onionshim_real_fns {
 
 extern struct onionshim_real_fns onionshim_real;
 
-/*
- * onionshim_real_init - resolve every function once. Returns 0, or -ENOSYS
- * when one could not be resolved (its stub fails with ENOSYS); the names
- * that failed are written to WHY (may be NULL).
- */
-int onionshim_real_init(char *why, size_t whylen);
+/* ONIONSHIM_REAL(name) - the real NAME, to call. */
+#define ONIONSHIM_REAL(name) (__atomic_load_n(&onionshim_real.name, __ATOMIC_ACQUIRE))
 
-/* onionshim_real_connect - connect() of libc, resolving it if needed. */
-int onionshim_real_connect(int fd, const struct sockaddr *sa, socklen_t len);
+/*
+ * onionshim_real_set_reporter - FN(name) is called once for each function
+ * that turns out to be missing (its stub is in place by then).
+ */
+void onionshim_real_set_reporter(void (*fn)(const char *name));
 
 #endif

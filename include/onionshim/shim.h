@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "onionshim/config.h"
@@ -32,10 +33,10 @@
 
 /* What a proxied socket looks like to the program. */
 struct onionshim_sock_entry {
-	struct sockaddr_storage local;	/* our end of the link to Tor */
 	struct sockaddr_storage peer;	/* what the program connected to */
 	socklen_t peerlen;
-	ino_t ino;			/* the socket's inode: unique while it lives */
+	dev_t dev;			/* the socket's device and inode: */
+	ino_t ino;			/* unique while it lives */
 	int used;
 };
 
@@ -140,19 +141,19 @@ int onionshim_shim_is_socks(const struct onionshim_ctx *ctx, const struct sockad
 			    socklen_t len);
 
 /*
- * onionshim_shim_sock_record / _sock_peer - remember that the socket INO
- * (st_ino of its descriptor) whose local end is LOCAL was connected by the
- * program to PEER; find it again. Keyed by the inode and the local end: a
- * dup shares the inode, and a new socket never has the inode of a live
- * one, so dup, close_range and closefrom cannot leave a stale answer even
- * when a new socket reuses both the descriptor number and the local
- * address.
+ * onionshim_shim_sock_record / _sock_peer - remember that the socket ST
+ * (fstat of its descriptor: device and inode) was connected by the program
+ * to PEER; find it again. Keyed by the inode, which a dup shares and which
+ * the kernel gives no new socket while the old one lives (socket inodes
+ * come from a counter that only repeats after 2^32 of them), so dup,
+ * close_range and closefrom cannot leave a stale answer, even for a new
+ * socket with the old one's descriptor number and local address. One
+ * fstat at connect time is the whole cost.
  */
-void onionshim_shim_sock_record(struct onionshim_ctx *ctx, ino_t ino,
-				const struct sockaddr *local, socklen_t locallen,
+void onionshim_shim_sock_record(struct onionshim_ctx *ctx, const struct stat *st,
 				const struct sockaddr *peer, socklen_t peerlen);
-int onionshim_shim_sock_peer(struct onionshim_ctx *ctx, ino_t ino, const struct sockaddr *local,
-			     socklen_t locallen, struct sockaddr_storage *peer, socklen_t *peerlen);
+int onionshim_shim_sock_peer(struct onionshim_ctx *ctx, const struct stat *st,
+			     struct sockaddr_storage *peer, socklen_t *peerlen);
 
 /* onionshim_shim_fake_sockaddr - the fake address of SLOT in FAMILY. */
 socklen_t onionshim_shim_fake_sockaddr(const struct onionshim_ctx *ctx, uint32_t slot, int family,

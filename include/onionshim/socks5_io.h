@@ -19,14 +19,17 @@
  * dead first server cannot stop failover); -EPROTO for a reply that is
  * short, cut off, reset or not SOCKS5; -EACCES when the server accepts none
  * of our methods or refuses the isolation login; -EAFNOSUPPORT when the
- * socket cannot be replaced by one of the server's family; -EISCONN or
- * -EALREADY for a socket that is connected, listening or connecting
- * already (as libc; the socket is left alone); -EINTR when a signal
+ * socket cannot be replaced by one of the server's family; -EINTR when a signal
  * interrupted a wait, unless every caught signal has SA_RESTART (as a
  * blocking libc connect). A socket whose exchange failed after it reached
  * a server is shut down (spent: the caller closes it). The trace says what
  * happened, for the log: why holds one line for every failure that is not
  * a Tor reply code.
+ *
+ * The socket must be an unconnected TCP socket: the caller checks that
+ * (the connect plan asks TCP_INFO), because a connect() on a socket whose
+ * own non-blocking connect has completed succeeds again on Linux, and the
+ * request would go where the program connected it.
  */
 #ifndef ONIONSHIM_SOCKS5_IO_H
 #define ONIONSHIM_SOCKS5_IO_H

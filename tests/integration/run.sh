@@ -229,6 +229,16 @@ else
 fi
 socks5d_stop
 
+# The library builds the common getaddrinfo answers itself (no service or
+# a decimal port; TCP, UDP or any type): they must be what libc gives for
+# the fake address, entry for entry, and freeaddrinfo must free them.
+for name in example.org "$O1"; do
+	t_case "getaddrinfo($name): 4320 combinations of family, type, protocol, service and flags answer as libc does for the fake address"
+	out=$(ONIONSHIM_CONF=$W/conf LD_PRELOAD=$PRELOAD "$B/tests/gaicmp" "$name" 2>"$W/client.err")
+	expect_eq summary "$(field compared "$out")" "4320 differ=0"
+	expect_eq differences "$(grep '^differ:' <<<"$out" | head -n 3)" ""
+done
+
 for plan in ok3 ok4 long slow; do
 	t_case "a success reply with plan $plan is read exactly: the banner is intact"
 	socks5d_start "$W" $plan
