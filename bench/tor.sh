@@ -36,7 +36,9 @@
 #
 #	Results: OUTDIR/tor.json (default build/bench/tor.json): the world's
 #	versions and settings and one record per batch; then
-#	bench/tor_render.py writes OUTDIR/tor.md. The world's logs are copied
+#	bench/tor_render.py writes OUTDIR/tor.md. After each warm-up,
+#	bench/tor_rtt.py times one SMTP round trip over the onion (its own
+#	SOCKS client, no library) and on loopback, for the analysis. The world's logs are copied
 #	to OUTDIR/tor-logs/ for post-mortems.
 #
 #	This measures; it asserts nothing about time. It fails only when the
@@ -56,7 +58,7 @@ if [ "${E2E_IN_NS:-}" != 1 ]; then
 	export BENCH_OUT BENCH_T0
 	[ -e "$E2E_TOP/build/libonionshim.so" ] || e2e_die "build first: make all"
 	command -v torsocks >/dev/null || e2e_die "torsocks is missing (sh bench/deps.sh)"
-	rm -f "$BENCH_OUT/tor.json" "$BENCH_OUT/tor.runs"
+	rm -f "$BENCH_OUT/tor.json" "$BENCH_OUT/tor.runs" "$BENCH_OUT/tor.rtts"
 	# From the host, once the world is gone: the whole run's wall time.
 	e2e_after_ns() {
 		[ -e "$BENCH_OUT/tor.json" ] || return 0
@@ -77,6 +79,7 @@ COUNTS=${BENCH_TOR_COUNTS:-30 50}
 CONCURRENCY=${BENCH_TOR_CONCURRENCY:-2 default}
 SENDERS=${BENCH_TOR_SENDERS:-onion torsocks direct}
 RUNS=$BENCH_OUT/tor.runs
+RTTS=$BENCH_OUT/tor.rtts
 
 bench_exit() {
 	local rc=$?
@@ -210,6 +213,14 @@ for conc in $CONCURRENCY; do
 		fi
 	done
 	e2e_lap "bench: concurrency $conc: warm-up done"
+	# One SMTP round trip over the onion and on loopback, without any
+	# preload library: what each waiting step of a delivery costs.
+	"$E2E_PYTHON" "$BENCH_HERE/tor_rtt.py" --label "onion c=$conc" --socks "$SOCKS_PORT" \
+		--onion "$ONION1" --out "$RTTS" || true
+	"$E2E_PYTHON" "$BENCH_HERE/tor_rtt.py" --label "onion, onionshim's login c=$conc" \
+		--socks "$SOCKS_PORT" --onion "$ONION1" --user "$ONION1" --out "$RTTS" || true
+	"$E2E_PYTHON" "$BENCH_HERE/tor_rtt.py" --label "direct c=$conc" --direct "$RECV1_PORT" \
+		--out "$RTTS" || true
 	for rep in $(seq 1 "$REPS"); do
 		for n in $COUNTS; do
 			for s in $working; do batch "$s" "$n" "$rep" 150 || true; done
@@ -218,11 +229,13 @@ for conc in $CONCURRENCY; do
 	done
 done
 settings_json >"$BENCH_OUT/tor.json.head"
-"$E2E_PYTHON" - "$BENCH_OUT/tor.json.head" "$RUNS" "$BENCH_OUT/tor.json" <<'EOF'
-import json, sys
+"$E2E_PYTHON" - "$BENCH_OUT/tor.json.head" "$RUNS" "$RTTS" "$BENCH_OUT/tor.json" <<'EOF'
+import json, os, sys
 doc = json.load(open(sys.argv[1]))
 doc["runs"] = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-json.dump(doc, open(sys.argv[3], "w"), indent=1)
+doc["rtt"] = ([json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+              if os.path.exists(sys.argv[3]) else [])
+json.dump(doc, open(sys.argv[4], "w"), indent=1)
 EOF
 rm -f "$BENCH_OUT/tor.json.head"
 e2e_lap "bench: results in $BENCH_OUT/tor.json"

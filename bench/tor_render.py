@@ -182,6 +182,24 @@ def main():
                 if lib else "–"))
     w("")
 
+    if doc.get("rtt"):
+        w("One SMTP round trip, measured apart from Postfix after each warm-up "
+          "(bench/tor_rtt.py: its own SOCKS client, no preload library; 20 NOOPs "
+          "one after another on one connection; \"onionshim's login\" logs in to "
+          "Tor as onionshim does with isolation = destination, so it rides "
+          "smtp_onion's circuit):")
+        w("")
+        w("| path | NOOP round trip, ms: median (min–max) | connect and banner, ms |")
+        w("| --- | ---: | ---: |")
+        for rec in doc["rtt"]:
+            label = re.sub(r" c=(\S+)$", lambda m: ", after the warm-up at %s connections"
+                           % ("Postfix's default" if m.group(1) == "default" else m.group(1)),
+                           rec["label"])
+            w("| %s | %.1f (%.1f–%.1f) | %.0f |" % (
+                label, med(rec["rtt_ms"]), min(rec["rtt_ms"]), max(rec["rtt_ms"]),
+                rec["connect_ms"]))
+        w("")
+
     # Every distinct warning and cache line, with how often it came.
     noted = False
     for s in senders:
