@@ -192,9 +192,11 @@ def main():
         w("| path | NOOP round trip, ms: median (min–max) | connect and banner, ms |")
         w("| --- | ---: | ---: |")
         for rec in doc["rtt"]:
+            label = re.sub(r"^onion c=", "onion, no login (the circuit torsocks uses) c=",
+                           rec["label"])
             label = re.sub(r" c=(\S+)$", lambda m: ", after the warm-up at %s connections"
                            % ("Postfix's default" if m.group(1) == "default" else m.group(1)),
-                           rec["label"])
+                           label)
             w("| %s | %.1f (%.1f–%.1f) | %.0f |" % (
                 label, med(rec["rtt_ms"]), min(rec["rtt_ms"]), max(rec["rtt_ms"]),
                 rec["connect_ms"]))
