@@ -17,7 +17,8 @@
 #	torsocks the seed recipe: a master.cf transport whose command is a
 #		wrapper that runs "torsocks smtp $@" with a torsocks.conf
 #		naming the world's SocksPort, smtp_dns_support_level =
-#		disabled, routed to bench-torsocks:[ONION1].
+#		disabled and inet_protocols = ipv4 (torsocks refuses IPv6
+#		sockets), routed to bench-torsocks:[ONION1].
 #	direct	the floor: Postfix's plain smtp to the receiver's loopback
 #		port (the onion's target), routed to bench-direct:[127.0.0.1]:PORT.
 #
@@ -30,16 +31,18 @@
 #	share the domain. Before measuring, one message per sender warms up
 #	its smtp processes and Tor circuits (recorded, not counted). Then
 #	BENCH_TOR_REPS rounds (default 3), each sending BENCH_TOR_COUNTS
-#	messages (default "30 50") through every sender in turn; one batch is
+#	messages (default "30 50") through every sender in turn
+#	(BENCH_TOR_SENDERS, default "onion torsocks direct"); one batch is
 #	bench/tor_run.py (see there for what it records). Every batch starts
 #	from a quiet world: the previous one's connections are closed.
 #
 #	Results: OUTDIR/tor.json (default build/bench/tor.json): the world's
-#	versions and settings and one record per batch; then
-#	bench/tor_render.py writes OUTDIR/tor.md. After each warm-up,
-#	bench/tor_rtt.py times one SMTP round trip over the onion (its own
-#	SOCKS client, no library) and on loopback, for the analysis. The world's logs are copied
-#	to OUTDIR/tor-logs/ for post-mortems.
+#	versions and settings, one record per batch and the round trips
+#	(after each warm-up, bench/tor_rtt.py times one SMTP round trip over
+#	the onion, with its own SOCKS client and no library, and on
+#	loopback). make bench-tor then runs bench/tor_render.py, which writes
+#	OUTDIR/tor.md. The world's logs are copied to OUTDIR/tor-logs/ for
+#	post-mortems.
 #
 #	This measures; it asserts nothing about time. It fails only when the
 #	world cannot come up or a batch cannot be submitted.
