@@ -312,14 +312,26 @@ find_key(const struct onionshim_map *m, const char *key, size_t keylen, uint32_t
 
 /* --- destinations ------------------------------------------------------------ */
 
+/*
+ * dest_hash - the index's hash of a destination, eight bytes a step: it
+ * runs on every lookup by onion. Only this process's index uses it; the
+ * fake addresses come from onionshim_fake_home, which must not change.
+ */
 static uint32_t
 dest_hash(const struct onionshim_onion *onion, uint16_t port)
 {
-	uint64_t h = onionshim_fake_hash(onion->buf, strlen(onion->buf));
+	size_t len = strlen(onion->buf), i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len ^ ((uint64_t)port << 32), w;
 
-	h ^= port;
-	h *= 1099511628211ULL;
-	return fold(h);
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, onion->buf + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, onion->buf + i, len - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return fold(h ^ (h >> 29));
 }
 
 static uint32_t
@@ -846,7 +858,7 @@ const struct onionshim_map_dest *
 onionshim_map_by_onion(struct onionshim_map *m, const char *onion, uint16_t port)
 {
 	struct onionshim_onion key;
-	size_t i, len;
+	size_t len;
 	uint32_t idx;
 
 	if (onion == NULL || onionshim_map_build(m) < 0)
@@ -856,8 +868,7 @@ onionshim_map_by_onion(struct onionshim_map *m, const char *onion, uint16_t port
 		return NULL;
 	if (len > 0 && onion[len - 1] == '.')
 		len--;
-	for (i = 0; i < len; i++)
-		key.buf[i] = ascii_lower(onion[i]);
+	onionshim_lower_copy(key.buf, onion, len);
 	key.buf[len] = '\0';
 	idx = find_dest(m->ix, &key, port, NULL);
 	/* A destination without a slot has no address to hand out. */

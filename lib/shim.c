@@ -174,17 +174,13 @@ onionshim_shim_name_of(struct onionshim_ctx *ctx, uint32_t slot,
 static int
 bare_onion(const char *name, size_t len, struct onionshim_onion *out)
 {
-	size_t i, n = ONIONSHIM_ONION_LABEL_LEN + 6;
+	size_t n = ONIONSHIM_ONION_LABEL_LEN + 6;
 
 	if (len == n + 1 && name[n] == '.')
 		len = n;
 	if (len != n)
 		return 0;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-
-		out->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-	}
+	onionshim_lower_copy(out->buf, name, n);
 	out->buf[n] = '\0';
 	return out->buf[ONIONSHIM_ONION_LABEL_LEN] == '.';
 }

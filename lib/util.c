@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "onionshim/util.h"
@@ -58,4 +59,31 @@ onionshim_name_norm(const char *name, size_t len, struct onionshim_name *out)
 	}
 	out->buf[len] = '\0';
 	return (int)len;
+}
+
+void
+onionshim_lower_copy(char *dst, const char *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x80 * ones;
+	uint64_t w, upper;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, src + i, 8);
+		if (w & high)
+			break;	/* a byte past ASCII: the careful loop below */
+		/*
+		 * No byte is above 0x7f, so no sum below carries into the next
+		 * byte: b + 0x3f has its high bit from 'A' on, b + 0x25 from
+		 * 'Z' + 1 on. Upper-case bytes get 0x20 (their 0x80 >> 2).
+		 */
+		upper = (w + 0x3f * ones) & ~(w + 0x25 * ones) & high;
+		w |= upper >> 2;
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		char c = src[i];
+
+		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
 }

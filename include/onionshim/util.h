@@ -37,4 +37,11 @@ void onionshim_errf(struct onionshim_errbuf *err, const char *fmt, ...)
  */
 int onionshim_name_norm(const char *name, size_t len, struct onionshim_name *out);
 
+/*
+ * onionshim_lower_copy - copy N bytes of SRC to DST with A-Z lower-cased
+ * and every other byte as it is; eight bytes a step where they are ASCII
+ * (an onion name is 62 characters, looked up on every connection).
+ */
+void onionshim_lower_copy(char *dst, const char *src, size_t n);
+
 #endif

@@ -23,6 +23,7 @@
 
 #include "onionshim/fake.h"
 #include "onionshim/map.h"
+#include "onionshim/util.h"
 
 #define O1 "4tzo4rbjkfzsaht3mwpuu3r5cknyr57lpidcqi7ldqalexv2wvhobzyd.onion"
 #define O1_UPPER "4TZO4RBJKFZSAHT3MWPUU3R5CKNYR57LPIDCQI7LDQALEXV2WVHOBZYD.ONION"
@@ -907,6 +908,53 @@ test_large_map_builds_fast_and_every_entry_looks_up(void **state)
 	free(text);
 }
 
+/* lower_copy_against_rule - every length up to 80, bytes from the first SPAN of EDGE. */
+static const unsigned char edge[] = { '@', 'A', 'M', 'Z', '[', '`', 'a', 'z', '{',
+				      '0', '.', '-', 0x7f, 0x80, 0xc1, 0xda, 0xff };
+#define EDGE_ASCII 13	/* the first 13 are ASCII: every word takes the fast path */
+
+static void
+lower_copy_against_rule(size_t span)
+{
+	char src[96], got[96], want[96];
+	size_t n, i, k;
+
+	for (n = 0; n <= 80; n++) {
+		for (k = 0; k < span; k++) {
+			for (i = 0; i < n; i++) {
+				unsigned char c = edge[(i * 7 + k) % span];
+
+				src[i] = (char)c;
+				want[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			}
+			memset(got, 0x55, sizeof(got));
+			onionshim_lower_copy(got, src, n);
+			assert_memory_equal(got, want, n);
+			assert_int_equal((unsigned char)got[n], 0x55);	/* nothing past N */
+		}
+	}
+}
+
+/*
+ * The map looks onions up by their lower-cased text with a copy that works
+ * eight bytes at a time: it must follow the byte-by-byte rule for every
+ * length and offset, upper case at each position, the bytes around 'A' and
+ * 'Z', and bytes past ASCII, which come out unchanged.
+ */
+static void
+test_lower_copy_matches_the_byte_rule(void **state)
+{
+	char got[64];
+
+	(void)state;
+	lower_copy_against_rule(EDGE_ASCII);
+	lower_copy_against_rule(sizeof(edge));
+	onionshim_lower_copy(got, "PG6MMJIYJMCRSSLVYKFWNNTLARU7P5SVN6Y2YMMJU6NUBXNDF4PSCRYD.ONION",
+			     62);
+	assert_memory_equal(got, "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion",
+			    62);
+}
+
 int
 main(void)
 {
@@ -948,6 +996,7 @@ main(void)
 		T(test_lookup_builds_the_index_on_first_use),
 		T(test_free_then_lookup_rebuilds),
 		T(test_large_map_builds_fast_and_every_entry_looks_up),
+		T(test_lower_copy_matches_the_byte_rule),
 #undef T
 	};
 
