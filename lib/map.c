@@ -859,9 +859,8 @@ onionshim_map_by_onion(struct onionshim_map *m, const char *onion, uint16_t port
 {
 	struct onionshim_onion key;
 	size_t len;
-	uint32_t idx;
 
-	if (onion == NULL || onionshim_map_build(m) < 0)
+	if (onion == NULL)
 		return NULL;
 	len = strnlen(onion, sizeof(key.buf));
 	if (len == sizeof(key.buf))
@@ -870,7 +869,18 @@ onionshim_map_by_onion(struct onionshim_map *m, const char *onion, uint16_t port
 		len--;
 	onionshim_lower_copy(key.buf, onion, len);
 	key.buf[len] = '\0';
-	idx = find_dest(m->ix, &key, port, NULL);
+	return onionshim_map_by_bare_onion(m, &key, port);
+}
+
+const struct onionshim_map_dest *
+onionshim_map_by_bare_onion(struct onionshim_map *m, const struct onionshim_onion *onion,
+			    uint16_t port)
+{
+	uint32_t idx;
+
+	if (onionshim_map_build(m) < 0)
+		return NULL;
+	idx = find_dest(m->ix, onion, port, NULL);
 	/* A destination without a slot has no address to hand out. */
 	if (idx == NO_INDEX || m->ix->dests[idx].slot == 0)
 		return NULL;

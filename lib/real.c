@@ -26,41 +26,11 @@
 
 #include "onionshim/real.h"
 
-static int stub_connect(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	(void)fd, (void)sa, (void)len;
-	errno = ENOSYS;
-	return -1;
-}
-
-static int stub_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
-{
-	(void)fd, (void)sa, (void)len;
-	errno = ENOSYS;
-	return -1;
-}
-
-static int stub_getaddrinfo(const char *n, const char *s, const struct addrinfo *h,
-			    struct addrinfo **r)
-{
-	(void)n, (void)s, (void)h, (void)r;
-	return EAI_SYSTEM;
-}
-
-static struct hostent *stub_gethostbyname(const char *n)
-{
-	(void)n;
-	h_errno = NO_RECOVERY;
-	return NULL;
-}
-
-static struct hostent *stub_gethostbyname2(const char *n, int af)
-{
-	(void)n, (void)af;
-	h_errno = NO_RECOVERY;
-	return NULL;
-}
-
+/*
+ * The stubs for missing functions. Those that read no argument serve every
+ * function of their return type: the trampolines call them through the
+ * real function's pointer (see LAZY below).
+ */
 static int stub_gethostbyname_r(const char *n, struct hostent *h, char *b, size_t bl,
 				struct hostent **r, int *e)
 {
@@ -190,14 +160,14 @@ static ret first_##name params							\
 }
 
 LAZY(int, connect, (int fd, const struct sockaddr *sa, socklen_t l), (fd, sa, l),
-     stub_connect)
+     stub_int)
 LAZY(int, getpeername, (int fd, struct sockaddr *sa, socklen_t *l), (fd, sa, l),
-     stub_getpeername)
+     stub_int)
 LAZY(int, shutdown, (int fd, int how), (fd, how), stub_int)
 LAZY(int, getaddrinfo, (const char *n, const char *s, const struct addrinfo *h,
-			struct addrinfo **r), (n, s, h, r), stub_getaddrinfo)
-LAZY(struct hostent *, gethostbyname, (const char *n), (n), stub_gethostbyname)
-LAZY(struct hostent *, gethostbyname2, (const char *n, int af), (n, af), stub_gethostbyname2)
+			struct addrinfo **r), (n, s, h, r), stub_eai)
+LAZY(struct hostent *, gethostbyname, (const char *n), (n), stub_hostent)
+LAZY(struct hostent *, gethostbyname2, (const char *n, int af), (n, af), stub_hostent)
 LAZY(int, gethostbyname_r, (const char *n, struct hostent *h, char *b, size_t bl,
 			    struct hostent **r, int *e), (n, h, b, bl, r, e), stub_gethostbyname_r)
 LAZY(int, gethostbyname2_r, (const char *n, int af, struct hostent *h, char *b, size_t bl,

@@ -201,7 +201,7 @@ known_onion(struct onionshim_ctx *ctx, const struct onionshim_onion *onion,
 	int hit;
 
 	if (ctx->have_map && ensure_map(ctx) == 0)
-		d = onionshim_map_by_onion(&ctx->map, onion->buf, 0);
+		d = onionshim_map_by_bare_onion(&ctx->map, onion, 0);
 	if (d != NULL) {
 		if (__atomic_load_n(&d->check, __ATOMIC_ACQUIRE) != ONIONSHIM_MAP_VALID)
 			return 0;
@@ -244,7 +244,7 @@ resolve_onion(struct onionshim_ctx *ctx, const char *name, size_t len, struct on
 		return -EAGAIN;
 	}
 	if (ctx->have_map && ensure_map(ctx) == 0)
-		d = onionshim_map_by_onion(&ctx->map, t->onion.buf, 0);
+		d = onionshim_map_by_bare_onion(&ctx->map, &t->onion, 0);
 	if (d != NULL) {
 		/* remember the check, so that the next lookup skips it */
 		onionshim_map_dest_check(d);

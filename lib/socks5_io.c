@@ -364,8 +364,8 @@ tcp_connect(const struct io *io, const struct sockaddr *sa, socklen_t len,
 		*sent = (size_t)n;
 		return 0;
 	}
-	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-		return n == 0 ? -EPROTO : -errno;
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return -errno;
 	rc = wait_fd(io, POLLOUT, deadline_ns);
 	if (rc < 0)
 		return rc;

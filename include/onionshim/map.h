@@ -120,6 +120,15 @@ const struct onionshim_map_dest *onionshim_map_by_onion(struct onionshim_map *m,
 							const char *onion, uint16_t port);
 
 /*
+ * onionshim_map_by_bare_onion - the same for an ONION that is already bare
+ * and lower-case (as onionshim_onion_check gives it): the connection
+ * path's lookup, without normalising the name a second time.
+ */
+const struct onionshim_map_dest *
+onionshim_map_by_bare_onion(struct onionshim_map *m, const struct onionshim_onion *onion,
+			    uint16_t port);
+
+/*
  * onionshim_map_dest_check - validate DEST's onion on first use (SHA3) and
  * remember the result. Returns ONIONSHIM_ONION_OK or the failure status.
  */
